@@ -1,0 +1,79 @@
+import CBLAS
+
+/// One matrix operand as BLAS sees it: row-major, transposed or not, with a leading dimension.
+/// Any view whose last two axes have unit stride in one direction qualifies, so transposes and
+/// row/column slices reach BLAS without a copy.
+struct GemmOperand {
+    let pointer: UnsafePointer<Float>
+    let transposed: Bool
+    let ld: Int
+    /// Element offset of each matrix of the batch from `pointer`.
+    let batchOffsets: [Int]
+
+    var blasTrans: CBLAS_TRANSPOSE { transposed ? CblasTrans : CblasNoTrans }
+}
+
+extension Tensor {
+    /// How BLAS can read the last two axes of this view in place, or nil if it cannot.
+    func blasLayout() -> (transposed: Bool, ld: Int)? {
+        let r = shape[rank - 2], c = shape[rank - 1]
+        let sr = strides[rank - 2], sc = strides[rank - 1]
+        if (sc == 1 || c == 1) && (r == 1 || sr >= Swift.max(1, c)) {
+            return (false, r == 1 ? Swift.max(1, c) : Swift.max(sr, 1))
+        }
+        if (sr == 1 || r == 1) && (c == 1 || sc >= Swift.max(1, r)) {
+            return (true, c == 1 ? Swift.max(1, r) : Swift.max(sc, 1))
+        }
+        return nil
+    }
+
+    /// Offsets of each matrix when the batch axes (all but the last two) broadcast to `batchShape`.
+    func batchOffsets(_ batchShape: [Int]) -> [Int] {
+        let full = shape.count - 2
+        let bs = Tensor(storage: storage, shape: Array(shape[..<full]), strides: Array(strides[..<full]))
+            .broadcastStrides(to: batchShape)
+        var offsets = [Int](repeating: 0, count: shapeCount(batchShape))
+        var index = [Int](repeating: 0, count: batchShape.count)
+        var o = 0
+        for b in 0..<offsets.count {
+            offsets[b] = o
+            var d = batchShape.count - 1
+            while d >= 0 {
+                index[d] += 1
+                o += bs[d]
+                if index[d] < batchShape[d] { break }
+                o -= bs[d] * batchShape[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+        return offsets
+    }
+}
+
+/// C[i] = α·op(A[i])·op(B[i]) + β·C[i] for every matrix i of a batch; C is row-major with
+/// leading dimension `ldc` and matrices `cStride` apart. OpenBLAS 0.3.21 has no batched GEMM,
+/// so the batch loop is ours: here it calls the (OpenBLAS-threaded) `cblas_sgemm` per matrix.
+func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOperand,
+                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, cStride: Int) {
+    let batch = a.batchOffsets.count
+    precondition(b.batchOffsets.count == batch, "batchedGemm: batch sizes \(batch) and \(b.batchOffsets.count) differ")
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        // BLAS would scale C by β; with nothing to add that is the whole product.
+        for i in 0..<batch {
+            for r in 0..<m {
+                let row = c + i * cStride + r * ldc
+                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            }
+        }
+        return
+    }
+    for i in 0..<batch {
+        cblas_sgemm(CblasRowMajor, a.blasTrans, b.blasTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a.pointer + a.batchOffsets[i], Int32(a.ld),
+                    b.pointer + b.batchOffsets[i], Int32(b.ld),
+                    beta, c + i * cStride, Int32(ldc))
+    }
+}

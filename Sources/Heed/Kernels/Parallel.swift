@@ -1,0 +1,48 @@
+import Dispatch
+
+/// Work splitting over the machine's cores. Big element-wise ops and reductions go through
+/// here; BLAS calls manage their own threads.
+public enum Parallel {
+    /// Worker count for Heed's own loops (the number of active cores).
+    public static let workerCount = max(1, System.activeProcessorCount)
+
+    /// Calls `body` on disjoint sub-ranges of `0..<count` that cover it, on up to `workerCount`
+    /// threads; a single call on the current thread when `count < 2 * grain`.
+    /// `grain` is the least work per thread worth a thread hop (~5 µs here).
+    @inline(__always)
+    static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let workers = min(workerCount, count / max(grain, 1))
+        if workers <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // Workers touch disjoint ranges; the closure only lives for this call.
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                shared.value((w * count / workers)..<((w + 1) * count / workers))
+            }
+        }
+    }
+}
+
+/// Lets a value cross into `concurrentPerform`'s `@Sendable` closure. Only for closures and
+/// pointers whose workers write disjoint memory and that do not outlive the call.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+enum System {
+    static var activeProcessorCount: Int {
+        #if canImport(Glibc)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 1
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,41 @@
+/// Matrix products through `cblas_sgemm`, NumPy `matmul` semantics: 1-D operands are promoted
+/// (and the added axis removed again), leading batch axes broadcast. Transposed views are
+/// passed to BLAS as transposes, never copied.
+extension Tensor {
+    public func matmul(_ other: Tensor) -> Tensor {
+        precondition(rank >= 1 && other.rank >= 1,
+                     "matmul: operands must have at least one axis, got \(shape) and \(other.shape)")
+        if rank == 1 && other.rank == 1 {
+            return unsqueezed(0).matmul(other.unsqueezed(1)).reshaped([])
+        }
+        if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
+        if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
+
+        let (a, b) = (self, other)
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
+        let k2 = b.shape[b.rank - 2], n = b.shape[b.rank - 1]
+        precondition(k == k2, "matmul: inner dimensions differ: \(a.shape) × \(b.shape)")
+        let batchShape = broadcastShapes(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul")
+        let out = Tensor(uninitializedShape: batchShape + [m, n])
+        let (ga, gb) = (a.gemmOperand(batchShape), b.gemmOperand(batchShape))
+        batchedGemm(m: m, n: n, k: k, alpha: 1, a: ga.operand, b: gb.operand,
+                    beta: 0, c: out.base, ldc: Swift.max(n, 1), cStride: m * n)
+        withExtendedLifetime((ga.keepAlive, gb.keepAlive)) {}
+        return out.recorded("matmul", [a, b]) { g in
+            [a.requiresGrad ? reduceGradient(g.matmul(b.transposed()), to: a.shape) : nil,
+             b.requiresGrad ? reduceGradient(a.transposed().matmul(g), to: b.shape) : nil]
+        }
+    }
+
+    /// A BLAS view of this operand, copying only when the last two axes have no unit stride.
+    func gemmOperand(_ batchShape: [Int]) -> (operand: GemmOperand, keepAlive: Tensor) {
+        let t = blasLayout() == nil ? noGrad { detach().contiguous() } : self
+        let layout = t.blasLayout()!
+        return (GemmOperand(pointer: t.base, transposed: layout.transposed, ld: layout.ld,
+                            batchOffsets: t.batchOffsets(batchShape)), t)
+    }
+}
+
+infix operator • : MultiplicationPrecedence
+/// `a • b` is `a.matmul(b)` (Python's `@`).
+public func • (a: Tensor, b: Tensor) -> Tensor { a.matmul(b) }

@@ -1,0 +1,8 @@
+import XCTest
+@testable import Heed
+
+final class SmokeTests: XCTestCase {
+    func testAddBackward() {
+        gradCheck("add", [rand([2, 3], 1), rand([3], 2)]) { $0[0] + $0[1] }
+    }
+}
