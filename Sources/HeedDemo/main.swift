@@ -8,3 +8,7 @@ y.backward()
 print("y =", y.item)
 print("dy/dx =", x.grad!)
 print("dy/dw =", w.grad!)
+
+// One manual gradient step, as an optimizer would take it.
+noGrad { w -= 0.1 * w.grad! }
+print("w after one SGD step =", w)
