@@ -1,0 +1,81 @@
+import XCTest
+@testable import Heed
+
+/// matmul through cblas_sgemm against the plain triple loop of `Reference.matmul`.
+final class MatmulTests: XCTestCase {
+    /// float32 dot products of length k carry ≈ k·ε relative rounding; the oracle sums in Double.
+    func tolerance(_ k: Int) -> Float { 2e-6 * Float(max(k, 1)).squareRoot() + 1e-6 }
+
+    func testHandComputed() {
+        let a = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
+        let b = Tensor([7, 8, 9, 10, 11, 12], shape: [3, 2])
+        assertClose(a.matmul(b), [58, 64, 139, 154], "a·b")
+        assertClose(a • b, [58, 64, 139, 154], "a • b")
+    }
+
+    /// All four transpose combinations, reached as views (BLAS receives CblasTrans, no copy).
+    func testTransposeCombinationsAndAwkwardSizes() {
+        let sizes = [1, 3, 17, 129]
+        var seed: UInt64 = 10
+        for m in sizes { for k in sizes { for n in [1, 17, 129] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                seed += 1
+                let a = ta ? rand([k, m], seed).transposed() : rand([m, k], seed)
+                let b = tb ? rand([n, k], seed + 1000).transposed() : rand([k, n], seed + 1000)
+                XCTAssertNotNil(a.blasLayout(), "a view must reach BLAS without a copy")
+                XCTAssertNotNil(b.blasLayout(), "b view must reach BLAS without a copy")
+                assertClose(a.matmul(b), Reference.matmul(a, b), rtol: 1e-5, atol: tolerance(k),
+                            "matmul m=\(m) k=\(k) n=\(n) transA=\(ta) transB=\(tb)")
+            }
+        } } }
+    }
+
+    func testNonSquareStridedViews() {
+        // A row-sliced and a column-sliced operand: leading dimension larger than the row length.
+        let big = rand([10, 40], 3)
+        let a = big.slice(axis: 1, 5..<22)              // [10, 17], ld 40
+        let b = rand([30, 25], 4).slice(axis: 0, 2..<19).slice(axis: 1, 3..<24)  // [17, 21]
+        assertClose(a.matmul(b), Reference.matmul(a, b), atol: tolerance(17), "sliced operands")
+        // Stepped slice: no unit stride in either axis → copied, still correct.
+        let c = rand([10, 34], 5).slice(axis: 1, 0..<34, step: 2)
+        XCTAssertNil(c.blasLayout())
+        assertClose(c.matmul(b), Reference.matmul(c, b), atol: tolerance(17), "stepped slice")
+    }
+
+    func testBatchedAndBroadcast() {
+        let a = rand([2, 3, 5, 7], 6), b = rand([2, 3, 7, 4], 7)
+        assertClose(a.matmul(b), Reference.matmul(a, b), atol: tolerance(7), "batched")
+        let shared = rand([7, 4], 8)                    // broadcast over both batch axes
+        assertClose(a.matmul(shared), Reference.matmul(a, shared.reshaped([1, 7, 4])).reshaped([2, 3, 5, 4]),
+                    atol: tolerance(7), "broadcast right operand")
+        let c = rand([3, 1, 5, 7], 9), d = rand([4, 7, 2], 10) // [3,1] × [4] → [3,4]
+        assertClose(c.matmul(d), Reference.matmul(c, d), atol: tolerance(7), "broadcast batch axes")
+        // Batched transposed views (the Kᵀ of attention).
+        let q = rand([2, 3, 6, 8], 11), k = rand([2, 3, 9, 8], 12)
+        assertClose(q.matmul(k.transposed()), Reference.matmul(q, k.transposed()), atol: tolerance(8), "Q·Kᵀ")
+    }
+
+    func testVectorOperands() {
+        let m = rand([4, 3], 13), v = rand([3], 14), u = rand([4], 15)
+        assertClose(m.matmul(v), Reference.matmul(m, v.reshaped([3, 1])).reshaped([4]), "matrix·vector")
+        assertClose(u.matmul(m), Reference.matmul(u.reshaped([1, 4]), m).reshaped([3]), "vector·matrix")
+        let dot = v.matmul(v)
+        XCTAssertEqual(dot.shape, [])
+        XCTAssertEqual(dot.item, v.scalars.reduce(0) { $0 + $1 * $1 }, accuracy: 1e-5)
+    }
+
+    func testEmptyInnerDimensionGivesZeros() {
+        let a = Tensor.zeros([3, 0]), b = Tensor.zeros([0, 2])
+        assertClose(a.matmul(b), [Float](repeating: 0, count: 6), "k = 0")
+    }
+
+    func testGradients() {
+        gradCheck("matmul", [rand([3, 4], 20), rand([4, 5], 21)]) { $0[0].matmul($0[1]) }
+        gradCheck("matmul transposed views", [rand([4, 3], 22), rand([5, 4], 23)]) {
+            $0[0].transposed().matmul($0[1].transposed())
+        }
+        gradCheck("batched broadcast matmul", [rand([2, 3, 4], 24), rand([4, 2], 25)]) { $0[0].matmul($0[1]) }
+        gradCheck("matrix·vector", [rand([3, 4], 26), rand([4], 27)]) { $0[0].matmul($0[1]) }
+        gradCheck("vector·vector", [rand([5], 28), rand([5], 29)]) { $0[0].matmul($0[1]) }
+    }
+}
