@@ -7,10 +7,14 @@
 
 public typealias Float16x = SIMD16<Float>
 
-@usableFromInline let expUpper: Float = 88.72283935546875   // ln(FLT_MAX)
-@usableFromInline let expLower: Float = -87.33654022216797  // ln(FLT_MIN): below it we flush to 0
+/// Clamp bounds. Above ln(FLT_MAX) ≈ 88.72 the scaling below overflows to +inf by itself, so
+/// the upper clamp only has to keep n small enough for the exponent bits (n ≤ 129).
+@usableFromInline let expUpper: Float = 89
+/// ln(FLT_MIN): below it (subnormal results, and −∞) we flush to 0.
+@usableFromInline let expLower: Float = -87.33654022216797
 
-/// e^x, within 2 ulp of the correctly rounded result on [-87.3, 88.7]; +inf above, 0 below.
+/// e^x, within 2 ulp of the correctly rounded result on [-87.3, 88.7]; +inf above, 0 below,
+/// NaN for NaN (it flows through the arithmetic).
 @inlinable @inline(__always)
 public func vexp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     var xc = x.replacing(with: expUpper, where: x .> expUpper)
@@ -36,10 +40,8 @@ public func vexp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let n2 = ni &- n1
     let s1 = unsafeBitCast((n1 &+ 127) &<< 23, to: SIMD16<Float>.self)
     let s2 = unsafeBitCast((n2 &+ 127) &<< 23, to: SIMD16<Float>.self)
-    var y = p * s1 * s2
-    y = y.replacing(with: .infinity, where: x .> expUpper)
-    y = y.replacing(with: 0, where: x .< expLower)
-    return y.replacing(with: x, where: x .!= x)  // NaN in, NaN out
+    // Only the flush needs a select: each `replacing` costs ~0.05 ns/element at baseline.
+    return (p * s1 * s2).replacing(with: 0, where: x .< expLower)
 }
 
 /// tanh(x): Cephes' odd polynomial for |x| < 0.625 (no cancellation near 0), else 1 − 2/(e^{2|x|}+1).
