@@ -62,4 +62,24 @@ final class MemoryTests: XCTestCase {
         }
         XCTAssertEqual(MemoryStats.liveBytes, before, "a retained graph must die with its output")
     }
+
+    /// Large freed buffers are reused for the next allocation of the same size (no fresh
+    /// mmap, no page faults), and cached bytes are not counted as live.
+    func testLargeBuffersAreReusedAndNotCountedLive() {
+        MemoryStats.emptyCache()
+        let before = MemoryStats.liveBytes
+        var first: UnsafeMutablePointer<Float>? = nil
+        do { first = Tensor.zeros([1 << 20]).storage.pointer }
+        XCTAssertEqual(MemoryStats.liveBytes, before)
+        XCTAssertEqual(MemoryStats.cachedBytes, 4 << 20)
+        let again = Tensor.ones([1 << 20])
+        XCTAssertEqual(again.storage.pointer, first, "same-size allocation reuses the cached buffer")
+        XCTAssertEqual(again.sum().item, Float(1 << 20), "reused buffer is initialised")
+        XCTAssertEqual(MemoryStats.cachedBytes, 0)
+        let limit = MemoryStats.cacheLimitBytes
+        MemoryStats.cacheLimitBytes = 0
+        do { _ = Tensor.zeros([1 << 20]) }
+        XCTAssertEqual(MemoryStats.cachedBytes, 0, "limit 0 turns caching off")
+        MemoryStats.cacheLimitBytes = limit
+    }
 }

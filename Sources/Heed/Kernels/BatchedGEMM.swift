@@ -51,14 +51,27 @@ extension Tensor {
     }
 }
 
+/// OpenBLAS runs single-threaded, always: Heed splits the work itself (below), so each core
+/// runs one `cblas_sgemm` and nothing oversubscribes when kernels call BLAS from both workers.
+/// Measured here (PERF-NOTES): two single-threaded GEMMs on disjoint panels reach the same
+/// 206–217 GFLOP/s as OpenBLAS's own two threads on 2048³, and far more on attention's many
+/// small per-head products, where OpenBLAS-threaded calls reached 32–107.
+let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
+
+/// Below this many flops a GEMM runs on the calling thread: a thread hop costs ~5–10 µs,
+/// about 1 MFLOP of single-core SGEMM.
+let gemmParallelFlops = 2_000_000
+
 /// C[i] = α·op(A[i])·op(B[i]) + β·C[i] for every matrix i of a batch; C is row-major with
 /// leading dimension `ldc` and matrices `cStride` apart. OpenBLAS 0.3.21 has no batched GEMM,
-/// so the batch loop is ours: here it calls the (OpenBLAS-threaded) `cblas_sgemm` per matrix.
+/// so the batching is ours: the batch, and when it is smaller than the core count also the
+/// rows of C, are split into tasks that run single-threaded `cblas_sgemm` on every core.
 func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOperand,
                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, cStride: Int) {
+    _ = blasSingleThreaded
     let batch = a.batchOffsets.count
     precondition(b.batchOffsets.count == batch, "batchedGemm: batch sizes \(batch) and \(b.batchOffsets.count) differ")
-    if m == 0 || n == 0 { return }
+    if m == 0 || n == 0 || batch == 0 { return }
     if k == 0 {
         // BLAS would scale C by β; with nothing to add that is the whole product.
         for i in 0..<batch {
@@ -69,11 +82,23 @@ func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOp
         }
         return
     }
-    for i in 0..<batch {
-        cblas_sgemm(CblasRowMajor, a.blasTrans, b.blasTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a.pointer + a.batchOffsets[i], Int32(a.ld),
-                    b.pointer + b.batchOffsets[i], Int32(b.ld),
-                    beta, c + i * cStride, Int32(ldc))
+    let flops = 2 * m * n * k * batch
+    let workers = flops < gemmParallelFlops ? 1 : Parallel.workerCount
+    // Row panels per matrix: enough tasks for every core, panels of at least 16 rows.
+    let panels = batch >= workers ? 1 : Swift.min(Swift.max(1, m / 16), (workers + batch - 1) / batch)
+    let tasks = batch * panels
+    // Row r of op(A) starts at r·ld without transpose, at column r (offset r) with it.
+    let aRowStep = a.transposed ? 1 : a.ld
+    Parallel.forRanges(tasks, grain: tasks / Swift.max(workers, 1)) { range in
+        for task in range {
+            let i = task / panels, p = task % panels
+            let r0 = p * m / panels, r1 = (p + 1) * m / panels
+            if r1 == r0 { continue }
+            cblas_sgemm(CblasRowMajor, a.blasTrans, b.blasTrans,
+                        Int32(r1 - r0), Int32(n), Int32(k), alpha,
+                        a.pointer + a.batchOffsets[i] + r0 * aRowStep, Int32(a.ld),
+                        b.pointer + b.batchOffsets[i], Int32(b.ld),
+                        beta, c + i * cStride + r0 * ldc, Int32(ldc))
+        }
     }
 }
