@@ -99,3 +99,20 @@ extension Tensor: CustomStringConvertible {
         return "Tensor(shape: \(shape), [\(shown)\(values.count > 64 ? ", …" : "")])"
     }
 }
+
+extension Tensor {
+    /// A fresh dense tensor of `other`'s shape whose memory order follows `other`'s strides
+    /// (PyTorch's `preserve_format`): the gradient of a permuted view comes out in the same
+    /// order, so permuting it back is free.
+    convenience init(uninitializedLike other: Tensor) {
+        let order = (0..<other.rank).sorted {
+            (other.strides[$0], other.shape[$0]) > (other.strides[$1], other.shape[$1])
+        }
+        let denseShape = order.map { other.shape[$0] }
+        var strides = [Int](repeating: 0, count: other.rank)
+        let dense = contiguousStrides(denseShape)
+        for (i, axis) in order.enumerated() { strides[axis] = dense[i] }
+        self.init(storage: TensorStorage(uninitializedCount: shapeCount(other.shape)), shape: other.shape,
+                  strides: strides)
+    }
+}
