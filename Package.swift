@@ -5,6 +5,7 @@ let package = Package(
     name: "Heed",
     products: [
         .library(name: "Heed", targets: ["Heed"]),
+        .library(name: "HeedNN", targets: ["HeedNN"]),
     ],
     targets: [
         // The only C: OpenBLAS (cblas_*) and LAPACKE through a module map; paths come from pkg-config.
@@ -14,7 +15,11 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "Heed", dependencies: ["CBLAS"]),
+        .target(name: "HeedNN", dependencies: ["Heed"]),
         .executableTarget(name: "heed-demo", dependencies: ["Heed"], path: "Sources/HeedDemo"),
-        .testTarget(name: "HeedTests", dependencies: ["Heed"]),
+        // Test helpers shared by the test targets (public API of Heed only).
+        .target(name: "HeedTestSupport", dependencies: ["Heed"], path: "Tests/HeedTestSupport"),
+        .testTarget(name: "HeedTests", dependencies: ["Heed", "HeedTestSupport"]),
+        .testTarget(name: "HeedNNTests", dependencies: ["HeedNN", "Heed", "HeedTestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// The fused kernels (materialised and tiled) against the naive loops, forward and backward.
 final class AttentionTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 final class AutogradTests: XCTestCase {
     func testScalarChainRuleByHand() {

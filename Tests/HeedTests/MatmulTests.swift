@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// matmul through cblas_sgemm against the plain triple loop of `Reference.matmul`.
 final class MatmulTests: XCTestCase {

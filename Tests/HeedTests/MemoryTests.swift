@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// The allocator's accounting is exact and deterministic, so memory is tested, not timed.
 final class MemoryTests: XCTestCase {

@@ -11,6 +11,12 @@ extension Tensor {
         if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
         if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
 
+        if other.rank == 2 && rank > 2 && isContiguous {
+            // [..., m, k]·[k, n]: fold the batch into the rows, one large GEMM (Linear layers).
+            let k = shape[rank - 1]
+            precondition(other.shape[0] == k, "matmul: inner dimensions differ: \(shape) × \(other.shape)")
+            return reshaped([-1, k]).matmul(other).reshaped(Array(shape.dropLast()) + [other.shape[1]])
+        }
         let (a, b) = (self, other)
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
         let k2 = b.shape[b.rank - 2], n = b.shape[b.rank - 1]

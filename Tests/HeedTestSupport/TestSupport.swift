@@ -1,21 +1,23 @@
 import XCTest
-@testable import Heed
+import Heed
+
+/// Shared by every test target: one `assertClose`, one finite-difference checker.
 
 /// Compares two tensors element-wise (shapes must match): |a − b| ≤ atol + rtol·|b|.
 /// On failure the message names the tensor and the worst index, llm.c's `check_tensor` habit.
-func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-5, atol: Float = 1e-6,
+public func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-5, atol: Float = 1e-6,
                  _ name: String = "tensor", file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(actual.shape, expected.shape, "\(name): shape", file: file, line: line)
     guard actual.shape == expected.shape else { return }
     assertClose(actual.scalars, expected.scalars, rtol: rtol, atol: atol, name, file: file, line: line)
 }
 
-func assertClose(_ actual: Tensor, _ expected: [Float], rtol: Float = 1e-5, atol: Float = 1e-6,
+public func assertClose(_ actual: Tensor, _ expected: [Float], rtol: Float = 1e-5, atol: Float = 1e-6,
                  _ name: String = "tensor", file: StaticString = #filePath, line: UInt = #line) {
     assertClose(actual.scalars, expected, rtol: rtol, atol: atol, name, file: file, line: line)
 }
 
-func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-5, atol: Float = 1e-6,
+public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-5, atol: Float = 1e-6,
                  _ name: String = "tensor", file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(actual.count, expected.count, "\(name): element count", file: file, line: line)
     var worst = -1
@@ -43,7 +45,7 @@ func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-5, ato
 /// the rounding of f itself: with h = 1e-3 that error is ≈ 1e-7·|L|/2h ≈ 5e-5·|L|, while the
 /// O(h²) truncation error is ≈ 1e-6. The default tolerance (rtol 1e-2, atol 1e-3 scaled by the
 /// gradient's size) sits well above both and far below the error of any wrong rule.
-func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, rtol: Float = 1e-2, atol: Float = 1e-3,
+public func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, rtol: Float = 1e-2, atol: Float = 1e-3,
                file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) -> Tensor) {
     let leaves = inputs.map { Tensor($0.scalars, shape: $0.shape).requiringGrad() }
     let out = f(leaves)
@@ -71,6 +73,6 @@ func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, rtol: Float 
 }
 
 /// Deterministic test data: uniform in [low, high).
-func rand(_ shape: [Int], _ seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
+public func rand(_ shape: [Int], _ seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
     Tensor.randomUniform(shape, low: low, high: high, seed: seed)
 }
