@@ -106,3 +106,18 @@ final class AutogradTests: XCTestCase {
         assertClose(w, [0, 0], "w − ½·2w")
     }
 }
+
+extension AutogradTests {
+    /// `add` passes one gradient tensor to both inputs; the stored grads must not share it.
+    func testLeafGradientsDoNotShareStorage() {
+        let a = Tensor([1, 2]).requiringGrad(), b = Tensor([3, 4]).requiringGrad()
+        let seed = Tensor([1, 1])
+        let y = a + b
+        y.backward(seed)
+        XCTAssertFalse(a.grad!.storage === b.grad!.storage)
+        XCTAssertFalse(a.grad!.storage === seed.storage)
+        a.grad!.scaleInPlace(0)
+        assertClose(b.grad!, [1, 1], "b.grad untouched by an in-place update of a.grad")
+        assertClose(seed, [1, 1], "the caller's seed untouched")
+    }
+}

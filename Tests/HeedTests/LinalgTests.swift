@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// Tolerances: Float32 has eps ≈ 1.2e-7, and the LAPACK routines used are backward stable, so a
 /// residual like ‖U·S·Vt − A‖ or ‖QᵀQ − I‖ is about c·n·eps·‖A‖ with c·n well under 100 for

@@ -78,7 +78,7 @@ extension Tensor {
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
-                    t.grad = t.grad.map { $0 + g } ?? g.ownedCopyIfShared()
+                    t.grad = t.grad.map { $0 + g } ?? g.ownedCopy()
                     continue
                 }
                 guard let rule = node.backward else {
@@ -120,10 +120,10 @@ extension Tensor {
         return order
     }
 
-    /// A gradient stored in `.grad` is dense and owns its storage: optimizers update it in
-    /// place, so it may be neither a broadcast view (stride 0) nor a window into a larger buffer.
-    fileprivate func ownedCopyIfShared() -> Tensor {
-        if isContiguous && offset == 0 && storage.count == count { return detach() }
+    /// A gradient stored in `.grad` is a dense copy that nothing else shares: rules hand the
+    /// same tensor to several inputs (`add` gives g to both), a seed may be the caller's
+    /// tensor, and optimizers and clipping update `.grad` in place.
+    fileprivate func ownedCopy() -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         copyStrided(from: self, to: out)
         return out
