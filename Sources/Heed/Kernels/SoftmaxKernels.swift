@@ -52,8 +52,11 @@ func logSoftmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
             if i < n { acc += vexp(loadPartial(xr + i, n - i, fill: -.infinity) - vm) }
             var s: Float = 0
             for l in 0..<16 { s += acc[l] }
-            let shift = m + logf(s)
-            for j in 0..<n { yr[j] = xr[j] - shift }
+            // (x − m) − log s, not x − (m + log s): m + log s would round to the ulp of m
+            // (≈1e-3 at |m| = 1e4) and shift every log-probability by up to half of that.
+            // x − m is exact (Sterbenz) for entries near the max, the ones that matter.
+            let logS = logf(s)
+            for j in 0..<n { yr[j] = (xr[j] - m) - logS }
         }
     }
 }
