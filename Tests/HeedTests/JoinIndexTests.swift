@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// Joining/splitting (`Tensor+Join.swift`) and integer indexing (`Tensor+Index.swift`):
 /// hand-computed values, storage sharing of split views, torch.gather semantics, and gradients

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// Reductions (`Tensor+Reduce.swift`, `ReduceKernels.swift`) against a naive Swift-loop oracle
 /// in Double, hand-computed values, and central finite differences.

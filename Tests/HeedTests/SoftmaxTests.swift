@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// Softmax and log-softmax (`Tensor+Softmax.swift`, `SoftmaxKernels.swift`) against a Double
 /// oracle, hand-computed values and finite differences.

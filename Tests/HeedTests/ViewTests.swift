@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// Views (`Tensor+View.swift`): shapes, strides, hand-computed element values, storage sharing
 /// (a view is `===` on `.storage` and a write through one shows in the other), and gradients.
