@@ -58,6 +58,14 @@ extension Tensor {
 /// small per-head products, where OpenBLAS-threaded calls reached 32–107.
 let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 
+/// Who runs the threads of a batched GEMM.
+@_spi(Benchmarks) public enum GemmThreading: Sendable {
+    /// Heed's workers over (matrix, row panel) tasks, each a single-threaded `cblas_sgemm`.
+    case perCore
+    /// One `cblas_sgemm` per matrix on OpenBLAS's own threads (for comparison only).
+    case openBLAS
+}
+
 /// Below this many flops a GEMM runs on the calling thread: a thread hop costs ~5–10 µs,
 /// about 1 MFLOP of single-core SGEMM.
 let gemmParallelFlops = 2_000_000
@@ -67,7 +75,8 @@ let gemmParallelFlops = 2_000_000
 /// so the batching is ours: the batch, and when it is smaller than the core count also the
 /// rows of C, are split into tasks that run single-threaded `cblas_sgemm` on every core.
 func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOperand,
-                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, cStride: Int) {
+                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, cStride: Int,
+                 threading: GemmThreading = .perCore) {
     _ = blasSingleThreaded
     let batch = a.batchOffsets.count
     precondition(b.batchOffsets.count == batch, "batchedGemm: batch sizes \(batch) and \(b.batchOffsets.count) differ")
@@ -79,6 +88,19 @@ func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOp
                 let row = c + i * cStride + r * ldc
                 for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
             }
+        }
+        return
+    }
+    if threading == .openBLAS {
+        // The alternative, kept for the benchmark's comparison: OpenBLAS's own pool, one call
+        // per matrix. Switching OpenBLAS's global thread count is not safe while other threads
+        // call BLAS, so nothing but the benchmark uses this.
+        openblas_set_num_threads(Int32(Parallel.workerCount))
+        defer { openblas_set_num_threads(1) }
+        for i in 0..<batch {
+            cblas_sgemm(CblasRowMajor, a.blasTrans, b.blasTrans, Int32(m), Int32(n), Int32(k), alpha,
+                        a.pointer + a.batchOffsets[i], Int32(a.ld), b.pointer + b.batchOffsets[i], Int32(b.ld),
+                        beta, c + i * cStride, Int32(ldc))
         }
         return
     }

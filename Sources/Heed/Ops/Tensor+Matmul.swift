@@ -2,20 +2,23 @@
 /// (and the added axis removed again), leading batch axes broadcast. Transposed views are
 /// passed to BLAS as transposes, never copied.
 extension Tensor {
-    public func matmul(_ other: Tensor) -> Tensor {
+    public func matmul(_ other: Tensor) -> Tensor { matmul(other, threading: .perCore) }
+
+    /// `matmul` with an explicit threading strategy, for the benchmark's comparison.
+    @_spi(Benchmarks) public func matmul(_ other: Tensor, threading: GemmThreading) -> Tensor {
         precondition(rank >= 1 && other.rank >= 1,
                      "matmul: operands must have at least one axis, got \(shape) and \(other.shape)")
         if rank == 1 && other.rank == 1 {
-            return unsqueezed(0).matmul(other.unsqueezed(1)).reshaped([])
+            return unsqueezed(0).matmul(other.unsqueezed(1), threading: threading).reshaped([])
         }
-        if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
-        if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
+        if rank == 1 { return unsqueezed(0).matmul(other, threading: threading).squeezed(-2) }
+        if other.rank == 1 { return matmul(other.unsqueezed(1), threading: threading).squeezed(-1) }
 
         if other.rank == 2 && rank > 2 && isContiguous {
             // [..., m, k]·[k, n]: fold the batch into the rows, one large GEMM (Linear layers).
             let k = shape[rank - 1]
             precondition(other.shape[0] == k, "matmul: inner dimensions differ: \(shape) × \(other.shape)")
-            return reshaped([-1, k]).matmul(other).reshaped(Array(shape.dropLast()) + [other.shape[1]])
+            return reshaped([-1, k]).matmul(other, threading: threading).reshaped(Array(shape.dropLast()) + [other.shape[1]])
         }
         let (a, b) = (self, other)
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
@@ -25,7 +28,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: batchShape + [m, n])
         let (ga, gb) = (a.gemmOperand(batchShape), b.gemmOperand(batchShape))
         batchedGemm(m: m, n: n, k: k, alpha: 1, a: ga.operand, b: gb.operand,
-                    beta: 0, c: out.base, ldc: Swift.max(n, 1), cStride: m * n)
+                    beta: 0, c: out.base, ldc: Swift.max(n, 1), cStride: m * n, threading: threading)
         withExtendedLifetime((ga.keepAlive, gb.keepAlive)) {}
         return out.recorded("matmul", [a, b]) { g in
             [a.requiresGrad ? reduceGradient(g.matmul(b.transposed()), to: a.shape) : nil,
