@@ -56,7 +56,12 @@ extension Tensor {
         _ shape: [Int], low: Float = 0, high: Float = 1, using rng: inout G) -> Tensor {
         var x = Xoshiro256(seed: rng.next())
         let t = Tensor(uninitializedShape: shape)
-        for i in 0..<t.count { t.base[i] = low + (high - low) * x.nextUnitFloat() }
+        for i in 0..<t.count {
+            // low + (high − low)·u can round up to `high` even though u < 1 (for [3, 5):
+            // 3 + 2·(1 − 2⁻²⁴) rounds to 5); keep the interval half-open.
+            let v = low + (high - low) * x.nextUnitFloat()
+            t.base[i] = v < high ? v : Swift.max(low, high.nextDown)
+        }
         return t
     }
 

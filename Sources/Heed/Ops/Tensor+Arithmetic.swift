@@ -5,14 +5,16 @@ struct AddF: BinaryFunction { @inline(__always) func callAsFunction(_ a: SIMD16<
 struct SubF: BinaryFunction { @inline(__always) func callAsFunction(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a - b } }
 struct MulF: BinaryFunction { @inline(__always) func callAsFunction(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a * b } }
 struct DivF: BinaryFunction { @inline(__always) func callAsFunction(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a / b } }
+/// maximum/minimum propagate a NaN from either side, as torch.maximum and Heed's max/min
+/// reductions do (`b .> a` alone returned a NaN in `a` but dropped one in `b`).
 struct MaxF: BinaryFunction {
     @inline(__always) func callAsFunction(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        a.replacing(with: b, where: b .> a)   // not pointwiseMax: that is scalar at baseline
+        a.replacing(with: b, where: (b .> a) .| (b .!= b))   // not pointwiseMax: that is scalar at baseline
     }
 }
 struct MinF: BinaryFunction {
     @inline(__always) func callAsFunction(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        a.replacing(with: b, where: b .< a)
+        a.replacing(with: b, where: (b .< a) .| (b .!= b))
     }
 }
 struct PowF: BinaryFunction {
@@ -57,12 +59,15 @@ extension Tensor {
     }
 
     /// Element-wise `self ** exponent` (broadcast). d/da = b·a^(b−1), d/db = a^b·ln a.
+    /// At a zero base these give NaN (0·inf) or −inf (1·ln 0); as in PyTorch, d/da is 0 where
+    /// b = 0 and d/db is 0 where a = 0 and b ≥ 0, so a zero base does not poison a step with NaN.
     public func pow(_ exponent: Tensor) -> Tensor {
         let (a, b) = (self, exponent)
         let out = mapBinary(a, b, PowF(), op: "pow")
         return out.recorded("pow", [a, b]) { g in
-            [a.requiresGrad ? reduceGradient(g * b * a.pow(b - 1), to: a.shape) : nil,
-             b.requiresGrad ? reduceGradient(g * out * a.log(), to: b.shape) : nil]
+            let zero = Tensor.scalar(0)
+            return [a.requiresGrad ? reduceGradient(Tensor.where(b .== 0, zero, g * b * a.pow(b - 1)), to: a.shape) : nil,
+                    b.requiresGrad ? reduceGradient(Tensor.where((a .== 0) * (b .>= 0), zero, g * out * a.log()), to: b.shape) : nil]
         }
     }
 
@@ -89,7 +94,10 @@ extension Tensor {
     public func pow(_ exponent: Float) -> Tensor {
         let a = self
         let out = mapUnary(a, PowScalarF(p: exponent))
-        return out.recorded("pow", [a]) { g in [g * exponent * a.pow(exponent - 1)] }
+        // d/dx x⁰ = 0 everywhere; the general rule would give 0·0⁻¹ = NaN at x = 0 (PyTorch: 0).
+        return out.recorded("pow", [a]) { g in
+            [exponent == 0 ? Tensor.zeros(like: g) : g * exponent * a.pow(exponent - 1)]
+        }
     }
 
     public func maximum(_ value: Float) -> Tensor { maximum(.scalar(value)) }

@@ -4,14 +4,23 @@
 import Glibc
 #endif
 
-struct NegF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { -x } }
+/// Negation and |x| flip / clear the sign bit. Not `-x` and `x < 0 ? -x : x`: the standard
+/// library's SIMD prefix minus is `0 - x`, which maps +0 to +0 (IEEE negation gives −0), and
+/// −0 < 0 is false, which left abs(−0) = −0. Integer bit operations vectorise at baseline.
+struct NegF: UnaryFunction {
+    @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) ^ 0x8000_0000, to: SIMD16<Float>.self)
+    }
+}
 struct ExpF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vexp(x) } }
 struct TanhF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vtanh(x) } }
 struct SigmoidF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vsigmoid(x) } }
 struct SqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x.squareRoot() } }
 struct RsqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / x.squareRoot() } }
 struct AbsF: UnaryFunction {
-    @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x.replacing(with: -x, where: x .< 0) }
+    @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+    }
 }
 struct SignF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
@@ -30,11 +39,13 @@ struct LogF: UnaryFunction {
         var r = SIMD16<Float>(); for i in 0..<16 { r[i] = logf(x[i]) }; return r
     }
 }
-/// GELU, exact form: x·Φ(x) = x/2·(1 + erf(x/√2)).
+/// GELU, exact form: x·Φ(x) = x/2·erfc(−x/√2).
+/// Not x/2·(1 + erf(x/√2)): for x < −3 erf is ≈ −1 and the sum cancels (x = −5 kept one
+/// significant digit, x < −5.5 gave 0), while erfc of a positive argument keeps full precision.
 struct GeluErfF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        var e = SIMD16<Float>(); for i in 0..<16 { e[i] = erff(x[i] * 0.70710678118654752) }
-        return 0.5 * x * (1 + e)
+        var e = SIMD16<Float>(); for i in 0..<16 { e[i] = erfcf(x[i] * -0.70710678118654752) }
+        return 0.5 * x * e
     }
 }
 /// d/dx GELU(x) = Φ(x) + x·φ(x).
@@ -45,11 +56,14 @@ struct GeluErfGradF: UnaryFunction {
         return 0.5 * (1 + e) + x * pdf
     }
 }
-/// GELU, tanh form (GPT-2, BERT-original): x/2·(1 + tanh(√(2/π)(x + 0.044715x³))).
+/// GELU, tanh form (GPT-2, BERT-original): x/2·(1 + tanh(√(2/π)(x + 0.044715x³))),
+/// evaluated as x·σ(2u) (the same function: (1 + tanh u)/2 = σ(2u)) because 1 + tanh(u)
+/// cancels for u ≪ 0 (x = −5 kept no correct digit, x < −5.3 gave 0); σ(2u) = 1/(1 + e^{−2u})
+/// has no subtraction.
 struct GeluTanhF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
-        return 0.5 * x * (1 + vtanh(u))
+        return x * vsigmoid(u + u)
     }
 }
 struct GeluTanhGradF: UnaryFunction {
