@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// Comparisons, `where` and `maskedFill` (Tensor+Compare.swift): 0/1 masks against hand-computed
 /// values and the naive broadcasting oracle; gradients by finite differences and by hand.

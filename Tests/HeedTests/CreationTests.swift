@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// Tensor creation (Tensor+Creation.swift) and the random streams (Random.swift): constant and
 /// range values by hand, determinism by seed, sample moments within a few standard errors, and

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Heed
+import HeedTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
