@@ -121,3 +121,14 @@ extension AutogradTests {
         assertClose(seed, [1, 1], "the caller's seed untouched")
     }
 }
+
+extension AutogradTests {
+    func testUnsafeBufferAccess() {
+        let w = Tensor([1, 2, 3, 4], shape: [2, 2])
+        w.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] *= 10 } }
+        assertClose(w, [10, 20, 30, 40], "written in place")
+        let sum = w.transposed().withUnsafeBufferPointer { $0.reduce(0, +) }   // copy of a view
+        XCTAssertEqual(sum, 100)
+        XCTAssertEqual(w.transposed().withUnsafeBufferPointer { Array($0) }, [10, 30, 20, 40])
+    }
+}

@@ -35,3 +35,19 @@ extension Tensor {
     public static func -= (lhs: Tensor, rhs: Tensor) { lhs.addInPlace(rhs, alpha: -1) }
     public static func *= (lhs: Tensor, rhs: Float) { lhs.scaleInPlace(rhs) }
 }
+
+extension Tensor {
+    /// Reads the elements in row-major order without copying when the tensor is contiguous
+    /// (a copy is made otherwise). For kernels outside Heed: optimizers, data loaders, writers.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        let c = noGrad { detach().contiguous() }
+        return try withExtendedLifetime(c) { try body(UnsafeBufferPointer(start: c.base, count: c.count)) }
+    }
+
+    /// Writes the elements of a contiguous leaf in place (optimizer updates, loading weights).
+    /// Same rules as `addInPlace`: a leaf, dense, and not while a graph records through it.
+    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        checkWritable("withUnsafeMutableBufferPointer")
+        return try body(UnsafeMutableBufferPointer(start: base, count: count))
+    }
+}
