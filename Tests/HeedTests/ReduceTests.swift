@@ -444,3 +444,18 @@ final class ReduceTests: XCTestCase {
         gradCheck("logSumExp 4-D non-adjacent", [rand([2, 3, 4, 5], 39)]) { $0[0].logSumExp(axes: [0, 3]) }
     }
 }
+
+extension ReduceTests {
+    func testLogSumExpOfAllMinusInfinityRowHasZeroGradient() {
+        let x = Tensor([-.infinity, -.infinity, 1, 2], shape: [2, 2]).requiringGrad()
+        let y = x.logSumExp(axis: 1)
+        XCTAssertEqual(y.scalars[0], -.infinity)
+        y.sum().backward()
+        XCTAssertEqual(Array(x.grad!.scalars[0..<2]), [0, 0], "no 0/0 for a fully masked row")
+        assertClose(Array(x.grad!.scalars[2..<4]), [Float(1 / (1 + Foundation.exp(1.0))), Float(1 / (1 + Foundation.exp(-1.0)))], rtol: 1e-6)
+    }
+
+    func testMeanOfEmptyAxisIsNaN() {
+        XCTAssertTrue(Tensor.zeros([0, 3]).mean(axis: 0).scalars.allSatisfy(\.isNaN))
+    }
+}

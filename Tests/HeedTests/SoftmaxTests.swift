@@ -202,3 +202,13 @@ final class SoftmaxTests: XCTestCase {
         assertClose(y.grad!, [Float(1 - 3 * a), Float(1 - 3 * b), Float(1 - 3 * a)], rtol: 1e-5, atol: 1e-6)
     }
 }
+
+extension SoftmaxTests {
+    func testRankZeroSoftmaxStaysInTheGraph() {
+        let x = Tensor.scalar(3).requiringGrad()
+        let y = x.softmax() * x.logSoftmax()   // 1 · 0
+        XCTAssertEqual(y.item, 0)
+        y.backward()
+        XCTAssertEqual(x.grad!.item, 0, "gradient flows (and is 0) instead of a disconnected constant")
+    }
+}

@@ -13,7 +13,7 @@ extension Tensor {
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = normalizeAxes(axes, rank: rank, op: "mean")
         let n = ax.reduce(1) { $0 * shape[$1] }
-        return sum(axes: ax, keepDims: keepDims) * (1 / Float(Swift.max(n, 1)))
+        return sum(axes: ax, keepDims: keepDims) * (1 / Float(n))   // empty → 0·∞ = NaN, as PyTorch
     }
 
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
@@ -89,15 +89,23 @@ extension Tensor {
     }
 
     /// log Σ exp(x) without overflow: max + log Σ exp(x − max). Rows that are all −∞ give −∞.
-    /// Composed from primitives; the max is detached because its gradient cancels exactly.
+    /// The backward is g·softmax(x), written out so that an all −∞ row gets a zero gradient
+    /// (as softmax gives zeros for it) instead of 0/0.
     public func logSumExp(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = normalizeAxes(axes, rank: rank, op: "logsumexp")
-        let m = noGrad { () -> Tensor in
-            let raw = max(axes: ax, keepDims: true)
-            return raw.maskedFill(raw.abs() .== .infinity, 0)  // ±∞ max: shift by 0 instead
+        let x = self
+        let (m, total) = noGrad { () -> (Tensor, Tensor) in
+            let raw = x.max(axes: ax, keepDims: true)
+            let m = raw.maskedFill(raw.abs() .== .infinity, 0)  // ±∞ max: shift by 0 instead
+            return (m, (x - m).exp().sum(axes: ax, keepDims: true))
         }
-        let lse = (self - m).exp().sum(axes: ax, keepDims: true).log() + m
-        return keepDims ? lse : lse.reshaped(reducedShape(ax, keepDims: false))
+        let lse = noGrad { total.log() + m }
+        let out = keepDims ? lse : lse.reshaped(reducedShape(ax, keepDims: false))
+        return out.recorded("logsumexp", [x]) { g in
+            // e^(x − m)/Σ rather than e^(x − lse): x − lse loses digits when |x| ≫ 1.
+            let weights = ((x - m).exp() / total).maskedFill(total .== 0, 0)
+            return [weights * g.reshaped(lse.shape)]
+        }
     }
 
     public func logSumExp(axis: Int, keepDims: Bool = false) -> Tensor { logSumExp(axes: [axis], keepDims: keepDims) }

@@ -17,7 +17,9 @@ extension Tensor {
         backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
     ) -> Tensor {
         let x = self
-        if rank == 0 { return forwardScalarSoftmax(op) }
+        if rank == 0 {   // a single element: run it as a length-1 row so the graph stays connected
+            return reshaped([1]).rowwise(0, op, forward: forward, backward: backward).reshaped([])
+        }
         let ax = normalizeAxis(axis, rank: rank, op: op)
         let last = ax == rank - 1
         let order = (0..<rank).filter { $0 != ax } + [ax]
@@ -35,9 +37,5 @@ extension Tensor {
             backward(y.base, gm.base, dx.base, rows, n)
             return [last ? dx : dx.permuted(inverse)]
         }
-    }
-
-    private func forwardScalarSoftmax(_ op: String) -> Tensor {
-        op == "softmax" ? Tensor.ones([]) : Tensor.zeros([])
     }
 }
