@@ -3,7 +3,8 @@
 /// Each differentiable op computes its result, then calls `recorded(name, inputs) { g in … }`
 /// with the backward rule right beside the forward. The rule maps the gradient of the output to
 /// one gradient per input (`nil` where an input needs none), already reduced to that input's
-/// shape. Rules run under `noGrad`, so gradients are plain tensors.
+/// shape. Rules run under `noGrad`, so gradients are plain tensors. A rule returns fresh
+/// tensors or views of `g`, never one of its inputs: a leaf may adopt the returned buffer.
 ///
 /// Cycles are impossible by construction: `recorded` returns a *new* tensor object that owns the
 /// node, so a rule may capture the raw result (for `exp`, `tanh`, softmax …) without the result
@@ -78,7 +79,7 @@ extension Tensor {
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
-                    t.grad = t.grad.map { $0 + g } ?? g.ownedCopy()
+                    t.grad = t.grad.map { $0 + g } ?? g.adoptedOrCopied()
                     continue
                 }
                 guard let rule = node.backward else {
@@ -120,10 +121,15 @@ extension Tensor {
         return order
     }
 
-    /// A gradient stored in `.grad` is a dense copy that nothing else shares: rules hand the
-    /// same tensor to several inputs (`add` gives g to both), a seed may be the caller's
-    /// tensor, and optimizers and clipping update `.grad` in place.
-    fileprivate func ownedCopy() -> Tensor {
+    /// The tensor to store in a leaf's `.grad`: dense, and sharing its buffer with nothing else,
+    /// since optimizers and clipping update `.grad` in place. A freshly computed gradient that
+    /// only this tensor references is adopted as it is (PyTorch "steals" it the same way);
+    /// anything else — a view, a buffer handed to two inputs (`add` gives g to both; the second
+    /// leaf then sees a shared buffer), the caller's seed — is copied.
+    fileprivate func adoptedOrCopied() -> Tensor {
+        if isContiguous && offset == 0 && storage.count == count && isKnownUniquelyReferenced(&storage) {
+            return detach()
+        }
         let out = Tensor(uninitializedShape: shape)
         copyStrided(from: self, to: out)
         return out

@@ -5,7 +5,7 @@
 /// (`reshaped`, `transposed`, `permuted`, `slice`, `expanded`) share storage and cost O(rank);
 /// ops never mutate their inputs. Strides may be 0 (broadcast) but never negative.
 public final class Tensor {
-    public let storage: TensorStorage
+    public internal(set) var storage: TensorStorage
     public let shape: [Int]
     public let strides: [Int]
     public let offset: Int
@@ -44,6 +44,7 @@ public final class Tensor {
 
     /// Row-major contiguous (size-1 dimensions may have any stride).
     public var isContiguous: Bool {
+        if shape.contains(0) { return true }   // nothing to address: any strides will do
         var expected = 1
         for i in stride(from: rank - 1, through: 0, by: -1) where shape[i] != 1 {
             if strides[i] != expected { return false }

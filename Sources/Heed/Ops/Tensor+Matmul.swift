@@ -30,9 +30,16 @@ extension Tensor {
         batchedGemm(m: m, n: n, k: k, alpha: 1, a: ga.operand, b: gb.operand,
                     beta: 0, c: out.base, ldc: Swift.max(n, 1), cStride: m * n, threading: threading)
         withExtendedLifetime((ga.keepAlive, gb.keepAlive)) {}
+        // Each gradient is produced in its operand's memory order: for the transposed weight
+        // of a Linear layer (W viewed as Wᵀ) dW comes out dense as [out, in] instead of as a
+        // transposed view that would need a strided copy.
+        let aTransposed = a.blasLayout()?.transposed ?? false, bTransposed = b.blasLayout()?.transposed ?? false
         return out.recorded("matmul", [a, b]) { g in
-            [a.requiresGrad ? reduceGradient(g.matmul(b.transposed()), to: a.shape) : nil,
-             b.requiresGrad ? reduceGradient(a.transposed().matmul(g), to: b.shape) : nil]
+            let da = !a.requiresGrad ? nil
+                : aTransposed ? b.matmul(g.transposed()).transposed() : g.matmul(b.transposed())
+            let db = !b.requiresGrad ? nil
+                : bTransposed ? g.transposed().matmul(a).transposed() : a.transposed().matmul(g)
+            return [da.map { reduceGradient($0, to: a.shape) }, db.map { reduceGradient($0, to: b.shape) }]
         }
     }
 
