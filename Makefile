@@ -2,9 +2,9 @@
 # the C libraries first when they are missing. (`./heed.sh TARGET` does the same on a machine
 # without make: it installs make, then runs it.)
 
-# OpenBLAS (cblas.h, libopenblas), LAPACKE (lapacke.h) and pkg-config, which Package.swift uses
-# to find OpenBLAS's headers and library.
-DEB_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+# OpenBLAS (cblas.h, libopenblas), LAPACKE (lapacke.h), zlib (zlib.h, libz: HeedNN reads gzipped
+# datasets) and pkg-config, which Package.swift uses to find their headers and libraries.
+DEB_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev pkg-config
 
 SWIFT ?= swift
 
@@ -21,7 +21,7 @@ deps:
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: $(DEB_PACKAGES) already installed"; exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "deps: missing$$missing, and no apt-get here: install OpenBLAS, LAPACKE and pkg-config yourself" >&2; \
+	  echo "deps: missing$$missing, and no apt-get here: install OpenBLAS, LAPACKE, zlib and pkg-config yourself" >&2; \
 	  exit 1; \
 	fi; \
 	if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
