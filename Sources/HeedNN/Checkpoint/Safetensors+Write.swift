@@ -1,0 +1,132 @@
+import Foundation
+import Glibc
+import Heed
+
+extension SafetensorsFile {
+    /// Writes named tensors as F32 safetensors, with string metadata, atomically.
+    ///
+    /// The bytes depend only on the set of (name, tensor) pairs and the metadata, not on their
+    /// order: `__metadata__` comes first (omitted when empty, as the reference library does),
+    /// then the tensors sorted by name in UTF-8 byte order (Python's `sorted`), each entry's
+    /// keys sorted; the data follow in the same order. The header is padded with spaces to a
+    /// multiple of 8 bytes so the buffer starts 8-byte aligned, as the reference library pads it.
+    ///
+    /// Atomic: the file is written to a temporary file in the same directory, flushed to disk,
+    /// then renamed over `url` (and the directory flushed), so a crash or an error mid-save
+    /// leaves either the previous file or the new one, never a torn checkpoint. Names are
+    /// checked before anything touches the disk. The new file gets mode 0644 less the umask;
+    /// if `url` is a symbolic link, the link itself is replaced.
+    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
+                             to url: URL) throws(SafetensorsError) {
+        let path = url.path
+        var seen = Set<String>()
+        for (name, _) in tensors {
+            if name.isEmpty { throw .invalidName(file: path, name: name, reason: "empty") }
+            if name == "__metadata__" { throw .invalidName(file: path, name: name, reason: "reserved for the metadata") }
+            // Set<String> uses canonical equivalence, as the reader does: such names could not
+            // be told apart when loading.
+            if !seen.insert(name).inserted { throw .invalidName(file: path, name: name, reason: "appears more than once") }
+        }
+        let ordered = tensors.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        let header = encodeHeader(ordered.map { ($0.0, $0.1.shape) }, metadata: metadata)
+
+        let directory = url.deletingLastPathComponent().path
+        let temp = directory + "/.\(url.lastPathComponent).tmp-\(getpid())-\(String(UInt64.random(in: 0 ... .max), radix: 36))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(file: path, operation: "create temporary file \(temp)", code: errno) }
+
+        do throws(SafetensorsError) {
+            if let code = header.withUnsafeBytes({ writeAll(fd, $0) }) {
+                throw .io(file: path, operation: "write to \(temp)", code: code)
+            }
+            for (_, tensor) in ordered {
+                if let code = tensor.withUnsafeBufferPointer({ writeAll(fd, UnsafeRawBufferPointer($0)) }) {
+                    throw .io(file: path, operation: "write to \(temp)", code: code)
+                }
+            }
+            // Without this, the rename can reach the disk before the data, and a power cut
+            // leaves an empty file under the checkpoint's name.
+            guard fsync(fd) == 0 else { throw .io(file: path, operation: "fsync \(temp)", code: errno) }
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        guard close(fd) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw .io(file: path, operation: "close \(temp)", code: code)
+        }
+        guard rename(temp, path) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw .io(file: path, operation: "rename \(temp) over it", code: code)
+        }
+        // Makes the rename itself durable. Best effort: the new file is already complete and in
+        // place, and some file systems refuse fsync on a directory.
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            _ = fsync(dirfd)
+            close(dirfd)
+        }
+    }
+
+    /// The header bytes for F32 tensors laid out back to back in the given order.
+    static func encodeHeader(_ entries: [(name: String, shape: [Int])], metadata: [String: String]) -> [UInt8] {
+        var members: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            members.append(jsonString("__metadata__") + ":{"
+                           + pairs.map { jsonString($0.key) + ":" + jsonString($0.value) }.joined(separator: ",") + "}")
+        }
+        var offset = 0
+        for (name, shape) in entries {
+            let end = offset + 4 * shape.reduce(1, *)
+            members.append(jsonString(name) + ":{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"F32\",\"shape\":["
+                           + shape.map(String.init).joined(separator: ",") + "]}")
+            offset = end
+        }
+        var json = Array(("{" + members.joined(separator: ",") + "}").utf8)
+        json += [UInt8](repeating: UInt8(ascii: " "), count: (8 - json.count % 8) % 8)
+        var bytes: [UInt8] = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(json.count) >> (8 * $0)) }
+        bytes += json
+        return bytes
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped (the short
+    /// forms where JSON has them); everything else, non-ASCII included, written as UTF-8.
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Writes every byte, retrying short writes and interrupted calls; returns errno on failure.
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            if n == 0 { return EIO }  // a regular file never accepts 0 bytes of a non-empty write
+            done += n
+        }
+        return nil
+    }
+}
