@@ -3,8 +3,10 @@ import Heed
 /// y = x·Wᵀ + b over the last axis: x [..., inputCount] → y [..., outputCount].
 ///
 /// `weight` is [outputCount, inputCount] (the PyTorch / safetensors layout, so checkpoints
-/// load as they are). Initialised as PyTorch's `nn.Linear`: W and b uniform in ±1/√inputCount.
-public final class Linear: Module {
+/// load as they are). Initialised as PyTorch's `nn.Linear`: W and b uniform in ±1/√inputCount,
+/// unless an `Initializer` is given (then b starts from `biasInitializer`, zeros by default, as
+/// in Keras and in the usual `xavier_uniform_(w); zeros_(b)` PyTorch recipe).
+public final class Linear: Module, UnaryLayer {
     public let weight: Tensor
     public let bias: Tensor?
 
@@ -13,6 +15,13 @@ public final class Linear: Module {
         weight = Tensor.randomUniform([outputCount, inputCount], low: -bound, high: bound, seed: seed).requiringGrad()
         self.bias = bias ? Tensor.randomUniform([outputCount], low: -bound, high: bound,
                                                 seed: seed.map { $0 &+ 1 }).requiringGrad() : nil
+    }
+
+    /// Weights from `initializer` (e.g. `.glorotUniform()`, `.orthogonal()`), bias from `biasInitializer`.
+    public convenience init(_ inputCount: Int, _ outputCount: Int, bias: Bool = true, initializer: Initializer,
+                            biasInitializer: Initializer = .zeros, seed: UInt64? = nil) {
+        self.init(weight: initializer([outputCount, inputCount], seed: seed).requiringGrad(),
+                  bias: bias ? biasInitializer([outputCount], seed: seed.map { $0 &+ 1 }).requiringGrad() : nil)
     }
 
     /// Wraps existing tensors (e.g. loaded from a checkpoint).
