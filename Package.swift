@@ -6,6 +6,10 @@ let package = Package(
     products: [
         .library(name: "Heed", targets: ["Heed"]),
         .library(name: "HeedNN", targets: ["HeedNN"]),
+        .executable(name: "heed", targets: ["heed"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The only C: OpenBLAS (cblas_*) and LAPACKE through a module map; paths come from pkg-config.
@@ -22,6 +26,11 @@ let package = Package(
         ),
         .target(name: "Heed", dependencies: ["CBLAS"]),
         .target(name: "HeedNN", dependencies: ["Heed", "CZlib"]),
+        // The `heed` command line (not Sources/heed: it would collide with Sources/Heed on
+        // case-insensitive disks).
+        .executableTarget(name: "heed", dependencies: [
+            "Heed", "HeedNN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/HeedCLI"),
         .executableTarget(name: "heed-demo", dependencies: ["Heed"], path: "Sources/HeedDemo"),
         // Test helpers shared by the test targets (public API of Heed only).
         .target(name: "HeedTestSupport", dependencies: ["Heed"], path: "Tests/HeedTestSupport"),

@@ -8,9 +8,13 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     /// The file has a tensor the module lacks (only with `strict`).
     case unexpectedParameter(name: String, file: String)
     case shapeMismatch(name: String, expected: [Int], found: [Int], file: String)
+    /// A training checkpoint's model and optimizer files do not belong together.
+    case inconsistentPair(file: String, reason: String)
 
     public var description: String {
         switch self {
+        case let .inconsistentPair(file, reason):
+            return "\(file): \(reason)"
         case let .missingParameter(name, file):
             return "\(file): no tensor for parameter '\(name)'"
         case let .unexpectedParameter(name, file):

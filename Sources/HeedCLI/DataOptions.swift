@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import HeedNN
+
+/// Where the Fashion-MNIST files are; the error for missing files says how to get them.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory with the Fashion-MNIST IDX files (default: \(Dataset.fashionMNISTDirectory.path)).")
+    var data: String?
+
+    func load(_ split: Dataset.Split) throws -> Dataset {
+        try Dataset.fashionMNIST(directory: data.map { URL(fileURLWithPath: $0) }, split: split)
+    }
+}
+
+/// Prints to standard error (progress and messages; standard output carries results).
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}
+
+/// JSON for one value, with sorted keys so output is stable.
+func jsonLine<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+}

@@ -1,0 +1,47 @@
+import Heed
+
+/// A small vision Transformer for 28×28 images: non-overlapping p×p patches → linear patch
+/// embedding + learned positions → pre-norm Transformer encoder (GELU MLP) → final LayerNorm →
+/// sequence pooling → linear head.
+///
+/// The readout is the design document's additive attention pooling over the patch tokens
+/// (Compact Transformers' "SeqPool", which helps small ViTs trained from scratch on small
+/// data) instead of a class token: every token contributes by a learned weight.
+public final class VisionTransformer: Module, ImageClassifier {
+    public let patches: PatchEmbedding
+    public let positions: LearnedPositionEmbedding
+    public let encoder: TransformerEncoder
+    public let pooling: AdditiveAttentionPooling
+    public let head: Linear
+    let config: (tokens: Int, dim: Int, layers: Int, feedForward: Int, patch: Int)
+
+    /// Initialisation draws from the global generator seeded with `seed`; dropout draws from
+    /// it too (the trainer reseeds it every epoch, which makes resuming exact).
+    public init(imageSize: Int = 28, patchSize: Int = 4, dim: Int = 64, layers: Int = 4, heads: Int = 4,
+                feedForwardDim: Int = 128, dropout: Float = 0.1, classes: Int = 10, seed: UInt64 = 0) {
+        HeedRandom.manualSeed(seed)
+        let tokens = (imageSize / patchSize) * (imageSize / patchSize)
+        patches = PatchEmbedding(imageSize: imageSize, patchSize: patchSize, channels: 1, dim: dim)
+        positions = LearnedPositionEmbedding(maxLength: tokens, dim: dim)
+        encoder = TransformerEncoder(layers: layers, modelDim: dim, heads: heads, feedForwardDim: feedForwardDim,
+                                     dropout: dropout, normFirst: true, activation: .gelu, finalNorm: true)
+        pooling = AdditiveAttentionPooling(inputCount: dim, hiddenCount: dim)
+        head = Linear(dim, classes)
+        config = (tokens, dim, layers, feedForwardDim, patchSize)
+    }
+
+    public override var children: [(name: String, module: Module)] {
+        [("patches", patches), ("positions", positions), ("encoder", encoder), ("pooling", pooling), ("head", head)]
+    }
+
+    public func callAsFunction(_ images: Tensor) -> Tensor {
+        let x = positions(patches(images))             // [B, T, D]
+        return head(pooling(encoder(x)).output)
+    }
+
+    public var flopsPerExample: Int {
+        let (t, d, l, f, p) = config
+        let perLayer = 4 * t * d * d + 2 * t * t * d + 2 * t * d * f
+        return 2 * (t * p * p * d + l * perLayer + t * d * d + t * d + t * d + d * head.outputCount)
+    }
+}
