@@ -1,3 +1,5 @@
+import CBLAS
+
 /// Vectorised transcendental functions on `SIMD16<Float>`.
 ///
 /// Written only with operations that lower to vector instructions on baseline x86-64 (see
@@ -61,6 +63,11 @@ public func vtanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
     big = big.replacing(with: -big, where: negative)
     return small.replacing(with: big, where: ax .>= 0.625)
 }
+
+/// √x, correctly rounded, as one `sqrtps` per 4 lanes (`x.squareRoot()` is a scalar call per
+/// lane on Linux at baseline: C's errno semantics).
+@inlinable @inline(__always)
+public func vsqrt(_ x: SIMD16<Float>) -> SIMD16<Float> { heed_sqrt16(x) }
 
 /// 1 / (1 + e^{−x}); exact limits 0 and 1 far out, no overflow.
 @inlinable @inline(__always)

@@ -111,7 +111,7 @@ struct PowScalarF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         if p == 2 { return x * x }
         if p == 1 { return x }
-        if p == 0.5 { return x.squareRoot() }
+        if p == 0.5 { return vsqrt(x) }
         var r = SIMD16<Float>()
         for i in 0..<16 { r[i] = powf(x[i], p) }
         return r

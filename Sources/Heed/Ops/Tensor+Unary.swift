@@ -15,8 +15,8 @@ struct NegF: UnaryFunction {
 struct ExpF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vexp(x) } }
 struct TanhF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vtanh(x) } }
 struct SigmoidF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vsigmoid(x) } }
-struct SqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x.squareRoot() } }
-struct RsqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / x.squareRoot() } }
+struct SqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vsqrt(x) } }
+struct RsqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / vsqrt(x) } }
 struct AbsF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)

@@ -109,7 +109,7 @@ public class Adam: Optimizer {
             let vj = b2 * Lanes.load(v, j, n) + a2 * gj * gj
             Lanes.store(mj, m, j, n)
             Lanes.store(vj, v, j, n)
-            Lanes.store(pj - stepSize * (mj / (vj.squareRoot() / bias2Sqrt + eps)), p, j, n)
+            Lanes.store(pj - stepSize * (mj / (vsqrt(vj) / bias2Sqrt + eps)), p, j, n)
         }
     }
 
