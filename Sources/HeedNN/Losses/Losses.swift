@@ -37,6 +37,11 @@ public func crossEntropy(logits: Tensor, targets: [Int], labelSmoothing: Float =
                  "crossEntropy: \(targets.count) targets for logits of shape \(logits.shape)")
     precondition(labelSmoothing >= 0 && labelSmoothing <= 1,
                  "crossEntropy: labelSmoothing \(labelSmoothing) outside [0, 1]")
+    // The fused kernel covers the usual case: finite logits reduced to a scalar.
+    if reduction != .none, !logits.withUnsafeBufferPointer({ $0.contains { !$0.isFinite } }) {
+        return logits.softmaxCrossEntropy(targets: targets, labelSmoothing: labelSmoothing,
+                                          ignoreIndex: ignoreIndex, mean: reduction == .mean)
+    }
     var kept = 0
     for t in targets where t != ignoreIndex {
         precondition(t >= 0 && t < classes,
