@@ -159,3 +159,18 @@ final class AttentionTests: XCTestCase {
         XCTAssertLessThan(t2, 2048 * 2048 * 4, "tiled path must not hold an N×N matrix")
     }
 }
+
+extension AttentionTests {
+    /// The hashed dropout mask keeps each score with probability 1 − p, independently of
+    /// position (5 standard errors: √(p(1−p)/n) ≈ 0.0015 at n = 10⁵).
+    func testDropoutHashKeepsTheRightFraction() {
+        for p: Float in [0.1, 0.5] {
+            let n = 100_000
+            let kept = (0..<n).reduce(0) { $0 + (dropoutKeep(42, $1, p) ? 1 : 0) }
+            XCTAssertEqual(Double(kept) / Double(n), Double(1 - p), accuracy: 5 * (Double(p * (1 - p)) / Double(n)).squareRoot())
+            // Neighbouring positions are not correlated: P(both kept) ≈ (1 − p)².
+            let pairs = (0..<n).reduce(0) { $0 + (dropoutKeep(42, 2 * $1, p) && dropoutKeep(42, 2 * $1 + 1, p) ? 1 : 0) }
+            XCTAssertEqual(Double(pairs) / Double(n), Double((1 - p) * (1 - p)), accuracy: 0.01)
+        }
+    }
+}

@@ -57,14 +57,34 @@ struct AttentionProblem {
 
 /// The dropout mask, regenerated from (seed, position) by a stateless hash instead of stored:
 /// the backward and every path (naive, materialised, tiled) see the same mask without keeping
-/// an N×N array. `keepScale` is 1/(1−p) where kept, 0 where dropped.
+/// an N×N array. 32-bit integer arithmetic only (a "lowbias32" mixer, two rounds for the low
+/// and high halves of the position), so 16 lanes hash at once on baseline SSE2; the keep test
+/// compares 24-bit integers (float conversion is a scalar loop in disguise here).
+@inline(__always)
+func dropoutHash(_ seed: UInt64, _ index: SIMD16<UInt32>, high: UInt32) -> SIMD16<UInt32> {
+    @inline(__always) func mix(_ v: SIMD16<UInt32>) -> SIMD16<UInt32> {
+        var x = v
+        x ^= x &>> 16
+        x &*= 0x7FEB_352D
+        x ^= x &>> 15
+        x &*= 0x846C_A68B
+        x ^= x &>> 16
+        return x
+    }
+    let lo = UInt32(truncatingIfNeeded: seed), hi = UInt32(truncatingIfNeeded: seed >> 32)
+    return mix(mix(index ^ lo) ^ SIMD16(repeating: high ^ hi))
+}
+
+/// Scores kept with probability 1 − p: the top 24 hash bits ≥ p·2²⁴.
+@inline(__always)
+func dropoutThreshold(_ p: Float) -> UInt32 { UInt32(p * 16_777_216) }
+
+/// Scalar form of the same mask (the naive reference uses it).
 @inline(__always)
 func dropoutKeep(_ seed: UInt64, _ index: Int, _ p: Float) -> Bool {
-    var z = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    z ^= z >> 31
-    return Float(z >> 40) * 0x1p-24 >= p
+    let h = dropoutHash(seed, SIMD16(repeating: UInt32(truncatingIfNeeded: index)),
+                        high: UInt32(truncatingIfNeeded: index >> 32))
+    return h[0] >> 8 >= dropoutThreshold(p)
 }
 
 extension AttentionProblem {
@@ -73,13 +93,28 @@ extension AttentionProblem {
         ((b * heads + h) * nq + i) * nk + j
     }
 
-    /// Scales row `i` of a weight tile (keys j0..<j0+n) by the dropout mask, writing to `dst`.
+    /// Scales row `i` of a weight tile (keys j0..<j0+n) by the dropout mask, writing to `dst`
+    /// (which may be `src`): kept weights × 1/(1−p), dropped ones 0.
     @inline(__always)
     func applyDropout(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int,
                       b: Int, h: Int, i: Int, j0: Int) {
-        let keep = 1 / (1 - dropout)
+        let keep = SIMD16<Float>(repeating: 1 / (1 - dropout))
+        let threshold = SIMD16<UInt32>(repeating: dropoutThreshold(dropout))
         let base = scoreIndex(b, h, i, j0)
-        for c in 0..<n { dst[c] = dropoutKeep(seed, base + c, dropout) ? src[c] * keep : 0 }
+        let lanes = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        var c = 0
+        while c < n {
+            // Positions base+c … base+c+15; the high half is shared unless the block crosses 2³²,
+            // which would need more than 4·10⁹ scores in one call.
+            let start = base + c
+            let idx = lanes &+ UInt32(truncatingIfNeeded: start)
+            let kept = (dropoutHash(seed, idx, high: UInt32(truncatingIfNeeded: start >> 32)) &>> 8) .>= threshold
+            let m = Swift.min(16, n - c)
+            let v = m == 16 ? load16(src + c) : loadPartial(src + c, m)
+            let out = SIMD16<Float>().replacing(with: v * keep, where: kept)
+            if m == 16 { store16(out, dst + c) } else { storePartial(out, dst + c, m) }
+            c += 16
+        }
     }
 
     /// Adds the bias and the causal mask to row `i` of a score tile covering keys j0..<j0+n.
