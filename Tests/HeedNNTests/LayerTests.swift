@@ -3,31 +3,10 @@ import Heed
 import HeedNN
 import HeedTestSupport
 
-/// Finite differences on a module's parameters: perturbs each parameter in place and compares
-/// with autograd (same loss and tolerance reasoning as `gradCheck`).
+/// Finite differences on a module's parameters (see `checkGradients`).
 func parameterGradCheck(_ name: String, _ module: Module, rtol: Float = 1e-2, atol: Float = 1e-3,
                         file: StaticString = #filePath, line: UInt = #line, _ f: () -> Tensor) {
-    module.zeroGrad()
-    let out = f()
-    let weights = Tensor.randomUniform(out.shape, low: -1, high: 1, seed: 77)
-    (out * weights).sum().backward()
-    let w = weights.scalars.map(Double.init)
-    func loss() -> Double { zip(noGrad(f).scalars, w).reduce(0) { $0 + Double($1.0) * $1.1 } }
-    let h: Float = 1e-3
-    for (pname, p) in module.namedParameters() {
-        let analytic = p.grad?.scalars ?? [Float](repeating: 0, count: p.count)
-        var numeric = [Float](repeating: 0, count: p.count)
-        let ptr = p.storage.pointer
-        for i in 0..<p.count {
-            let x0 = ptr[i]
-            ptr[i] = x0 + h; let lp = loss()
-            ptr[i] = x0 - h; let lm = loss()
-            ptr[i] = x0
-            numeric[i] = Float((lp - lm) / (2 * Double(h)))
-        }
-        let scale = max(1, numeric.map(abs).max() ?? 1)
-        assertClose(analytic, numeric, rtol: rtol, atol: atol * scale, "\(name): d/d \(pname)", file: file, line: line)
-    }
+    checkGradients(name, module.namedParameters(), rtol: rtol, atol: atol, file: file, line: line, f)
 }
 
 final class LinearTests: XCTestCase {

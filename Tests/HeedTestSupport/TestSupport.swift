@@ -48,18 +48,25 @@ public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e
 public func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, rtol: Float = 1e-2, atol: Float = 1e-3,
                file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) -> Tensor) {
     let leaves = inputs.map { Tensor($0.scalars, shape: $0.shape).requiringGrad() }
-    let out = f(leaves)
+    checkGradients(name, leaves.enumerated().map { ("input \($0.offset)", $0.element) }, h: h, rtol: rtol, atol: atol,
+                   file: file, line: line) { f(leaves) }
+}
+
+/// The finite-difference check itself, over tensors `f` already reads (inputs or a module's
+/// parameters): each element is perturbed in place by ±h, the loss recomputed without a graph.
+public func checkGradients(_ name: String, _ leaves: [(name: String, tensor: Tensor)], h: Float = 1e-3,
+                           rtol: Float = 1e-2, atol: Float = 1e-3,
+                           file: StaticString = #filePath, line: UInt = #line, _ f: () -> Tensor) {
+    for (_, leaf) in leaves { leaf.zeroGrad() }
+    let out = f()
     let weights = Tensor.randomUniform(out.shape, low: -1, high: 1, seed: 1234)
     (out * weights).sum().backward()
     let w = weights.scalars.map(Double.init)
-    func loss() -> Double {
-        let y = noGrad { f(leaves) }.scalars
-        return zip(y, w).reduce(0) { $0 + Double($1.0) * $1.1 }
-    }
-    for (k, leaf) in leaves.enumerated() {
+    func loss() -> Double { zip(noGrad(f).scalars, w).reduce(0) { $0 + Double($1.0) * $1.1 } }
+    for (leafName, leaf) in leaves {
         let analytic = leaf.grad?.scalars ?? [Float](repeating: 0, count: leaf.count)
         var numeric = [Float](repeating: 0, count: leaf.count)
-        let p = leaf.storage.pointer
+        let p = leaf.storage.pointer + leaf.offset
         for i in 0..<leaf.count {
             let x0 = p[i]
             p[i] = x0 + h; let lp = loss()
@@ -68,7 +75,7 @@ public func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, rtol:
             numeric[i] = Float((lp - lm) / (2 * Double(h)))
         }
         let scale = max(1, numeric.map(abs).max() ?? 1)
-        assertClose(analytic, numeric, rtol: rtol, atol: atol * scale, "\(name): d/d input \(k)", file: file, line: line)
+        assertClose(analytic, numeric, rtol: rtol, atol: atol * scale, "\(name): d/d \(leafName)", file: file, line: line)
     }
 }
 

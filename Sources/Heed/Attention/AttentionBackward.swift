@@ -113,26 +113,6 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
     withExtendedLifetime(dBuffer) {}
 }
 
-/// ds ← p ⊙ (ds − d): the softmax backward for one row, in place in the dP row.
-@inline(__always)
-func softmaxGradRow(_ p: UnsafePointer<Float>, _ ds: UnsafeMutablePointer<Float>, _ n: Int, _ d: Float) {
-    let vd = SIMD16<Float>(repeating: d)
-    var c = 0
-    while c + 16 <= n { store16(load16(p + c) * (load16(ds + c) - vd), ds + c); c += 16 }
-    while c < n { ds[c] = p[c] * (ds[c] - d); c += 1 }
-}
-
-@inline(__always)
-func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = SIMD16<Float>()
-    var c = 0
-    while c + 16 <= n { acc += load16(a + c) * load16(b + c); c += 16 }
-    var s: Float = 0
-    for lane in 0..<16 { s += acc[lane] }
-    while c < n { s += a[c] * b[c]; c += 1 }
-    return s
-}
-
 /// dst += src over n contiguous floats, on every core.
 func addInto(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
     Parallel.forRanges((n + 15) / 16, grain: elementwiseGrain / 16) { blocks in

@@ -95,36 +95,6 @@ func attentionForward(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeMutable
     }
 }
 
-/// row ← e^(row − shift), returning Σ row. Masked −∞ entries become exactly 0.
-@inline(__always)
-func expShiftedInPlace(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ shift: Float) -> Float {
-    let vs = SIMD16<Float>(repeating: shift)
-    var acc = SIMD16<Float>()
-    var c = 0
-    while c + 16 <= n {
-        let e = vexp(load16(row + c) - vs)
-        store16(e, row + c)
-        acc += e
-        c += 16
-    }
-    if c < n {
-        let e = vexp(loadPartial(row + c, n - c, fill: -.infinity) - vs)
-        storePartial(e, row + c, n - c)
-        acc += e
-    }
-    var s: Float = 0
-    for lane in 0..<16 { s += acc[lane] }
-    return s
-}
-
-@inline(__always)
-func scaleRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ factor: Float) {
-    let f = SIMD16<Float>(repeating: factor)
-    var c = 0
-    while c + 16 <= n { store16(load16(row + c) * f, row + c); c += 16 }
-    while c < n { row[c] *= factor; c += 1 }
-}
-
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -16,26 +16,58 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n
         y.update(repeating: 0, count: n)
         return
     }
-    let vm = SIMD16<Float>(repeating: m)
+    if UnsafePointer(y) != x { y.update(from: x, count: n) }
+    scaleRow(y, n, 1 / expShiftedInPlace(y, n, m))
+}
+
+/// row ← e^(row − shift), returning Σ row. Masked −∞ entries become exactly 0.
+@inline(__always)
+func expShiftedInPlace(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ shift: Float) -> Float {
+    let vs = SIMD16<Float>(repeating: shift)
     var acc = SIMD16<Float>()
-    var i = 0
-    while i + 16 <= n {
-        let e = vexp(load16(x + i) - vm)
-        store16(e, y + i)
+    var c = 0
+    while c + 16 <= n {
+        let e = vexp(load16(row + c) - vs)
+        store16(e, row + c)
         acc += e
-        i += 16
+        c += 16
+    }
+    if c < n {
+        let e = vexp(loadPartial(row + c, n - c, fill: -.infinity) - vs)
+        storePartial(e, row + c, n - c)
+        acc += e
     }
     var s: Float = 0
-    if i < n {
-        let e = vexp(loadPartial(x + i, n - i, fill: -.infinity) - vm)
-        storePartial(e, y + i, n - i)
-        acc += e
-    }
-    for l in 0..<16 { s += acc[l] }
-    let inv = SIMD16<Float>(repeating: 1 / s)
-    i = 0
-    while i + 16 <= n { store16(load16(y + i) * inv, y + i); i += 16 }
-    while i < n { y[i] *= inv[0]; i += 1 }
+    for lane in 0..<16 { s += acc[lane] }
+    return s
+}
+
+@inline(__always)
+func scaleRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ factor: Float) {
+    let f = SIMD16<Float>(repeating: factor)
+    var c = 0
+    while c + 16 <= n { store16(load16(row + c) * f, row + c); c += 16 }
+    while c < n { row[c] *= factor; c += 1 }
+}
+
+/// ds ← p ⊙ (ds − d): the softmax backward for one row, in place in the dP row.
+@inline(__always)
+func softmaxGradRow(_ p: UnsafePointer<Float>, _ ds: UnsafeMutablePointer<Float>, _ n: Int, _ d: Float) {
+    let vd = SIMD16<Float>(repeating: d)
+    var c = 0
+    while c + 16 <= n { store16(load16(p + c) * (load16(ds + c) - vd), ds + c); c += 16 }
+    while c < n { ds[c] = p[c] * (ds[c] - d); c += 1 }
+}
+
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = SIMD16<Float>()
+    var c = 0
+    while c + 16 <= n { acc += load16(a + c) * load16(b + c); c += 16 }
+    var s: Float = 0
+    for lane in 0..<16 { s += acc[lane] }
+    while c < n { s += a[c] * b[c]; c += 1 }
+    return s
 }
 
 /// y = x − logΣexp(x) per row; all −∞ rows stay −∞.
@@ -67,13 +99,8 @@ func softmaxBackwardRows(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     Parallel.forRanges(rows, grain: max(1, elementwiseGrain / 4 / max(n, 1))) { range in
         for r in range {
             let yr = y + r * n, gr = dy + r * n, dr = dx + r * n
-            var acc = SIMD16<Float>()
-            var i = 0
-            while i + 16 <= n { acc += load16(yr + i) * load16(gr + i); i += 16 }
-            var dot: Float = 0
-            for l in 0..<16 { dot += acc[l] }
-            while i < n { dot += yr[i] * gr[i]; i += 1 }
-            for j in 0..<n { dr[j] = yr[j] * (gr[j] - dot) }
+            if UnsafePointer(dr) != gr { dr.update(from: gr, count: n) }
+            softmaxGradRow(yr, dr, n, dot(yr, gr, n))
         }
     }
 }
