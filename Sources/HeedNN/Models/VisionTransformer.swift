@@ -18,8 +18,8 @@ public final class VisionTransformer: Module, ImageClassifier {
 
     /// Initialisation draws from the global generator seeded with `seed`; dropout draws from
     /// it too (the trainer reseeds it every epoch, which makes resuming exact).
-    public init(imageSize: Int = 28, patchSize: Int = 4, dim: Int = 64, layers: Int = 4, heads: Int = 4,
-                feedForwardDim: Int = 128, dropout: Float = 0.1, classes: Int = 10, seed: UInt64 = 0) {
+    public init(imageSize: Int = 28, patchSize: Int = 7, dim: Int = 128, layers: Int = 3, heads: Int = 4,
+                feedForwardDim: Int = 256, dropout: Float = 0.1, classes: Int = 10, seed: UInt64 = 0) {
         HeedRandom.manualSeed(seed)
         let tokens = (imageSize / patchSize) * (imageSize / patchSize)
         patches = PatchEmbedding(imageSize: imageSize, patchSize: patchSize, channels: 1, dim: dim)
