@@ -3,8 +3,10 @@
 # without make: it installs make, then runs it.)
 
 # OpenBLAS (cblas.h, libopenblas), LAPACKE (lapacke.h), zlib (zlib.h, libz: HeedNN reads gzipped
-# datasets) and pkg-config, which Package.swift uses to find their headers and libraries.
-DEB_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev pkg-config
+# datasets) and pkg-config, which Package.swift uses to find their headers and libraries; and
+# Fashion-MNIST (/usr/share/datasets/fashion-mnist), which `heed` trains on and the trainer's
+# tests read (they skip without it, so CI must have it to test anything real).
+DEB_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev pkg-config dataset-fashion-mnist
 
 SWIFT ?= swift
 
@@ -21,7 +23,7 @@ deps:
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: $(DEB_PACKAGES) already installed"; exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "deps: missing$$missing, and no apt-get here: install OpenBLAS, LAPACKE, zlib and pkg-config yourself" >&2; \
+	  echo "deps: missing$$missing, and no apt-get here: install OpenBLAS, LAPACKE, zlib, pkg-config and Fashion-MNIST yourself" >&2; \
 	  exit 1; \
 	fi; \
 	if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \

@@ -17,9 +17,13 @@ func printError(_ text: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((text + terminator).utf8))
 }
 
-/// JSON for one value, with sorted keys so output is stable.
-func jsonLine<T: Encodable>(_ value: T) -> String {
+/// JSON for one value, with sorted keys so output is stable. JSON has no NaN or infinity, and
+/// a diverged run's loss can be either: they are written as the strings "NaN", "Infinity",
+/// "-Infinity" (JSONEncoder's default throws, which lost the whole summary to a "{}").
+func jsonLine<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -30,6 +30,6 @@ struct Eval: ParsableCommand {
         let (loss, acc) = Trainer.evaluate(model, try dataOptions.load(.test))
         let result = Result(model: name, checkpoint: checkpoint, epoch: file.metadata["epoch"].flatMap(Int.init),
                             parameters: model.parameterCount, testAccuracy: acc, testLoss: loss)
-        print(json ? jsonLine(result) : String(format: "%@ (%@): test accuracy %.4f, loss %.4f", name, checkpoint, acc, loss))
+        print(json ? try jsonLine(result) : String(format: "%@ (%@): test accuracy %.4f, loss %.4f", name, checkpoint, acc, loss))
     }
 }

@@ -27,7 +27,7 @@ struct Experiment: ParsableCommand {
             series: summaries.map { s in (s.model, s.history.map { (Double($0.epoch), $0.testAccuracy) }) })
         try chart.svg().write(toFile: svg, atomically: true, encoding: .utf8)
         if json {
-            for s in summaries { print(jsonLine(s)) }
+            for s in summaries { print(try jsonLine(s)) }
         } else {
             print(table(summaries))
             print("accuracy curves: \(svg)")

@@ -41,7 +41,9 @@ struct TrainingSummary: Codable {
     var batchSize: Int
     var seed: UInt64
     var threads: Int
-    var trainAccuracy: Double
+    /// The last trained epoch's running accuracy; nil (absent from the JSON) when this run
+    /// trained no epoch (resumed at or past `--epochs`).
+    var trainAccuracy: Double?
     var testAccuracy: Double
     var testLoss: Double
     var secondsPerEpoch: Double
@@ -62,12 +64,19 @@ func runTraining(_ kind: ModelKind, _ options: TrainingOptions, train: Dataset, 
                  resume: String?, save: String?, log: String?, quiet: Bool = false) throws -> TrainingSummary {
     let trainer = options.makeTrainer(kind, train: train, test: test)
     if let resume {
-        try trainer.resume(from: URL(fileURLWithPath: resume))
+        let url = URL(fileURLWithPath: resume)
+        // A checkpoint of another model would fail on its first parameter name; say why instead.
+        if let saved = try SafetensorsFile(contentsOf: url).metadata["model"], saved != kind.rawValue {
+            throw ValidationError("\(resume) holds a '\(saved)' model: resume it with --model \(saved)")
+        }
+        try trainer.resume(from: url)
         printError("resumed \(resume) after epoch \(trainer.epoch)")
     }
+    // Appended to, as the help says: a resumed run continues the log of the run it resumes.
     let logHandle = try log.map { path -> FileHandle in
-        FileManager.default.createFile(atPath: path, contents: nil)
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write the log file \(path)") }
+        try h.seekToEnd()
         return h
     }
     defer { try? logHandle?.close() }
@@ -83,20 +92,21 @@ func runTraining(_ kind: ModelKind, _ options: TrainingOptions, train: Dataset, 
                                  seconds: seconds, examplesPerSecond: Double(train.count) / seconds,
                                  learningRate: Double(trainer.optimizer.learningRate))
         history.append(report)
-        logHandle?.write(Data((jsonLine(report) + "\n").utf8))
+        try logHandle?.write(contentsOf: Data((jsonLine(report) + "\n").utf8))
         if !quiet {
             printError(String(format: "%@ epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.2f s  %.0f ex/s",
                               kind.rawValue, e, options.epochs, loss, acc, testAcc, seconds, report.examplesPerSecond))
         }
         if let save { try trainer.save(to: URL(fileURLWithPath: save), modelName: kind.rawValue) }
     }
-    let (testLoss, testAcc) = trainer.evaluate(test)
+    // The last epoch's evaluation is the final one; evaluate only when no epoch ran.
+    let (testLoss, testAcc) = history.last.map { ($0.testLoss, $0.testAccuracy) } ?? trainer.evaluate(test)
     let seconds = history.map(\.seconds).sorted()
     let median = seconds.isEmpty ? 0 : seconds[seconds.count / 2]
     return TrainingSummary(
         model: kind.rawValue, parameters: trainer.model.parameterCount, flopsPerExample: trainer.model.flopsPerExample,
         epochs: trainer.epoch, batchSize: options.batchSize, seed: options.seed, threads: Parallel.workerCount,
-        trainAccuracy: history.last?.trainAccuracy ?? .nan, testAccuracy: testAcc, testLoss: testLoss,
+        trainAccuracy: history.last?.trainAccuracy, testAccuracy: testAcc, testLoss: testLoss,
         secondsPerEpoch: median, examplesPerSecond: median > 0 ? Double(train.count) / median : 0, history: history)
 }
 
@@ -115,7 +125,7 @@ struct Train: ParsableCommand {
         let train = try dataOptions.load(.train), test = try dataOptions.load(.test)
         let summary = try runTraining(model, options, train: train, test: test, resume: resume, save: save, log: log)
         if json {
-            print(jsonLine(summary))
+            print(try jsonLine(summary))
         } else {
             print(String(format: "%@: test accuracy %.4f, %.2f s/epoch (median), %.0f examples/s, %d parameters",
                          summary.model, summary.testAccuracy, summary.secondsPerEpoch, summary.examplesPerSecond, summary.parameters))

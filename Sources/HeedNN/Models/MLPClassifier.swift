@@ -8,10 +8,11 @@ public final class MLPClassifier: Module, ImageClassifier {
     public let output: Linear
 
     public init(inputCount: Int = 28 * 28, hiddenCount: Int = 128, classes: Int = 10, seed: UInt64 = 0) {
-        hidden = Linear(inputCount, hiddenCount, seed: seed)
-        output = Linear(hiddenCount, classes, seed: seed &+ 1)
-        super.init()
-        kerasInitialise([hidden, output], seed: seed)
+        // One seed per layer drawn from `seed`, so no two layers (and no two models' layers)
+        // share a random stream, as consecutive seeds seed, seed + 1, … would.
+        var seeds = Xoshiro256(seed: seed)
+        hidden = Linear(inputCount, hiddenCount, initializer: .glorotUniform(), seed: seeds.next())
+        output = Linear(hiddenCount, classes, initializer: .glorotUniform(), seed: seeds.next())
     }
 
     public override var children: [(name: String, module: Module)] { [("hidden", hidden), ("output", output)] }
@@ -21,16 +22,4 @@ public final class MLPClassifier: Module, ImageClassifier {
     }
 
     public var flopsPerExample: Int { 2 * (hidden.inputCount * hidden.outputCount + output.inputCount * output.outputCount) }
-}
-
-/// Keras's Dense defaults: W ~ U(±√(6/(fanIn+fanOut))), b = 0.
-func kerasInitialise(_ layers: [Linear], seed: UInt64) {
-    noGrad {
-        for (i, layer) in layers.enumerated() {
-            let (fanOut, fanIn) = (layer.outputCount, layer.inputCount)
-            let bound = (6 / Float(fanIn + fanOut)).squareRoot()
-            layer.weight.assign(Tensor.randomUniform(layer.weight.shape, low: -bound, high: bound, seed: seed &+ UInt64(100 + i)))
-            layer.bias?.assign(Tensor.zeros(layer.bias!.shape))
-        }
-    }
 }

@@ -13,11 +13,16 @@ public final class RowAttentionClassifier: Module, ImageClassifier {
 
     public init(rows: Int = 28, columns: Int = 28, dim: Int = 128, attentionHidden: Int = 64,
                 classes: Int = 10, seed: UInt64 = 0) {
-        embed = Linear(columns, dim, seed: seed)
-        positions = Tensor.randomNormal([rows, dim], std: 0.02, seed: seed &+ 1).requiringGrad()
-        pooling = AdditiveAttentionPooling(inputCount: dim, hiddenCount: attentionHidden, seed: seed &+ 2)
-        head = Linear(dim, dim, seed: seed &+ 3)
-        output = Linear(dim, classes, seed: seed &+ 4)
+        // One seed per part drawn from `seed`. Not seed, seed + 1, …: a Linear seeded s draws
+        // its bias from s + 1 (and the pooling its context from s + 2), so neighbouring seeds
+        // gave parts identical values (head.weight began with pooling.projection.bias, and
+        // output.weight with head.bias).
+        var seeds = Xoshiro256(seed: seed)
+        embed = Linear(columns, dim, seed: seeds.next())
+        positions = Tensor.randomNormal([rows, dim], std: 0.02, seed: seeds.next()).requiringGrad()
+        pooling = AdditiveAttentionPooling(inputCount: dim, hiddenCount: attentionHidden, seed: seeds.next())
+        head = Linear(dim, dim, seed: seeds.next())
+        output = Linear(dim, classes, seed: seeds.next())
     }
 
     public override var ownParameters: [(name: String, tensor: Tensor)] { [("positions", positions)] }

@@ -95,9 +95,11 @@ public final class Trainer {
         Trainer.evaluate(model, data, batchSize: batchSize)
     }
 
+    /// The model is switched to evaluation mode for the pass and back to the mode it was in.
     public static func evaluate(_ model: any ImageClassifier, _ data: Dataset, batchSize: Int = 1000) -> (loss: Double, accuracy: Double) {
+        let wasTraining = model.isTraining
         model.eval()
-        defer { model.train() }
+        defer { model.train(wasTraining) }
         return noGrad {
             var lossSum = 0.0, correct = 0.0
             for batch in DataLoader(data, batchSize: batchSize, shuffle: false).epoch(0) {
@@ -123,20 +125,55 @@ public final class Trainer {
     }
 
     /// Restores model, optimizer and epoch from a `save(to:)` pair.
+    ///
+    /// All or nothing: a pair whose files record different epochs throws
+    /// `CheckpointError.inconsistentPair`, a checkpoint saved with another seed or batch size
+    /// `TrainerError.settingMismatch` (it would continue a different run), and any failure
+    /// leaves the model, the optimizer and `epoch` as they were.
     public func resume(from url: URL) throws {
         let modelFile = try SafetensorsFile(contentsOf: url)
         let optimFile = try SafetensorsFile(contentsOf: Trainer.optimizerURL(url))
         guard let e = modelFile.metadata["epoch"].flatMap(Int.init), optimFile.metadata["epoch"] == String(e) else {
-            throw CheckpointError.inconsistentPair(file: url.path, reason: "the model and optimizer files record different epochs")
+            throw CheckpointError.inconsistentPair(file: url.path, reason: "the model file records epoch "
+                + "\(modelFile.metadata["epoch"] ?? "none") but the optimizer file epoch \(optimFile.metadata["epoch"] ?? "none")")
         }
-        try model.load(from: url)
+        for (key, value) in [("seed", String(seed)), ("batch_size", String(batchSize))] {
+            // Checkpoints without the key (written by other tools) are taken on trust.
+            if let saved = modelFile.metadata[key], saved != value {
+                throw TrainerError.settingMismatch(file: url.path, setting: key, checkpoint: saved, trainer: value)
+            }
+        }
         var state: [String: Tensor] = [:]
         for name in optimFile.names { state[name] = try optimFile.tensor(name) }
+        // Both loads validate before they change anything; if the model's fails after the
+        // optimizer's succeeded, the optimizer's previous state goes back.
+        let previous = Dictionary(uniqueKeysWithValues: optimizer.stateTensors())
         try optimizer.loadState(state)
+        do {
+            try model.load(from: url)
+        } catch {
+            try? optimizer.loadState(previous)
+            throw error
+        }
         epoch = e
     }
 
     public static func optimizerURL(_ url: URL) -> URL {
         url.deletingLastPathComponent().appendingPathComponent(url.lastPathComponent + ".optimizer.safetensors")
+    }
+}
+
+/// Why a checkpoint cannot continue this trainer's run.
+public enum TrainerError: Error, Equatable, CustomStringConvertible {
+    /// The checkpoint was trained with another value of `setting` (`seed`, `batch_size`):
+    /// resuming would follow another data order and other dropout masks.
+    case settingMismatch(file: String, setting: String, checkpoint: String, trainer: String)
+
+    public var description: String {
+        switch self {
+        case let .settingMismatch(file, setting, checkpoint, trainer):
+            return "\(file): saved with \(setting) \(checkpoint), but this run has \(setting) \(trainer); "
+                + "resume with the same \(setting) to continue the saved run exactly"
+        }
     }
 }
