@@ -59,9 +59,9 @@ final class ModelTests: XCTestCase {
                 + linear(dim, dim) + dim                              // attention pooling
                 + linear(dim, classes)                                // head
         }
-        // The CLI's ViT: patch 4 (49 tokens), dim 64, 4 layers, feed-forward 128.
+        // The CLI's ViT: patch 7 (16 tokens), dim 128, 3 layers, feed-forward 256.
         XCTAssertEqual(ModelKind.vit.make(seed: 0).parameterCount,
-                       expected(image: 28, patch: 4, dim: 64, layers: 4, feedForward: 128))
+                       expected(image: 28, patch: 7, dim: 128, layers: 3, feedForward: 256))
         XCTAssertEqual(Self.tinyViT().parameterCount, expected(image: 28, patch: 7, dim: 16, layers: 1, feedForward: 32))
     }
 
@@ -111,7 +111,7 @@ final class ModelTests: XCTestCase {
                         "pooling.projection.bias", "head.weight", "head.bias", "output.weight", "output.bias"])
 
         let vit = Set(ModelKind.vit.make(seed: 0).namedParameters().map(\.name))
-        for layer in 0..<4 {
+        for layer in 0..<3 {
             for part in ["attention.query", "attention.key", "attention.value", "attention.output",
                          "linear1", "linear2", "norm1", "norm2"] {
                 for tensor in ["weight", "bias"] {
@@ -125,7 +125,7 @@ final class ModelTests: XCTestCase {
                      "head.weight", "head.bias"] {
             XCTAssertTrue(vit.contains(name), "ViT: \(name) missing")
         }
-        XCTAssertEqual(vit.count, 4 * 16 + 10)
+        XCTAssertEqual(vit.count, 3 * 16 + 10)   // 16 tensors per layer, 10 outside the encoder
     }
 
     func testRowAttentionPoolingWeightsAreADistributionPerImage() {
