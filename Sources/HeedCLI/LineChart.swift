@@ -33,10 +33,10 @@ struct LineChart {
             s += "<line x1=\"\(left - 4)\" y1=\"\(py(y))\" x2=\"\(left + pw)\" y2=\"\(py(y))\" stroke=\"#ddd\"/>"
             s += "<text x=\"\(left - 8)\" y=\"\(py(y) + 4)\" text-anchor=\"end\">\(String(format: "%.3f", y))</text>\n"
         }
-        let xTicks = Int(min(10, x1 - x0))
-        for i in 0...max(xTicks, 1) {
-            let x = x0 + (x1 - x0) * Double(i) / Double(max(xTicks, 1))
-            s += "<text x=\"\(px(x))\" y=\"\(top + ph + 18)\" text-anchor=\"middle\">\(String(format: "%g", x))</text>\n"
+        // Whole-number ticks (epochs), at most about ten of them.
+        let step = max(1, Int(((x1 - x0) / 10).rounded(.up)))
+        for x in stride(from: Int(x0.rounded(.up)), through: Int(x1), by: step) {
+            s += "<text x=\"\(px(Double(x)))\" y=\"\(top + ph + 18)\" text-anchor=\"middle\">\(x)</text>\n"
         }
         s += "<text x=\"\(left + pw / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         s += "<text transform=\"translate(18 \(top + ph / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
