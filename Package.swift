@@ -6,6 +6,11 @@ let package = Package(
     products: [
         .library(name: "Heed", targets: ["Heed"]),
         .library(name: "HeedNN", targets: ["HeedNN"]),
+        .executable(name: "heed-bench", targets: ["heed-bench"]),
+    ],
+    dependencies: [
+        // Only the benchmark uses it; the libraries depend on nothing but OpenBLAS.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The only C: OpenBLAS (cblas_*) and LAPACKE through a module map; paths come from pkg-config.
@@ -17,6 +22,12 @@ let package = Package(
         .target(name: "Heed", dependencies: ["CBLAS"]),
         .target(name: "HeedNN", dependencies: ["Heed"]),
         .executableTarget(name: "heed-demo", dependencies: ["Heed"], path: "Sources/HeedDemo"),
+        // The benchmark (`make bench`): Heed against the naive loops and this machine's SGEMM peak.
+        .executableTarget(
+            name: "heed-bench",
+            dependencies: ["Heed", "HeedNN", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/HeedBench"
+        ),
         // Test helpers shared by the test targets (public API of Heed only).
         .target(name: "HeedTestSupport", dependencies: ["Heed"], path: "Tests/HeedTestSupport"),
         .testTarget(name: "HeedTests", dependencies: ["Heed", "HeedTestSupport"]),
