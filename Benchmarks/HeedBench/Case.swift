@@ -42,6 +42,8 @@ struct Measured {
     let peakTensorBytes: Int
     /// Process VmHWM during the warm-up (see Memory.swift); nil where /proc is missing.
     let peakRSSBytes: Int?
+    /// Process CPU time ÷ wall time over the timed runs: the cores the case kept busy.
+    let coresUsed: Double
 
     var median: Double { times.median }
     var min: Double { times.min() ?? .nan }

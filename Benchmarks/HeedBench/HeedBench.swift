@@ -94,6 +94,7 @@ struct HeedBench: ParsableCommand {
         print(TableReport.header(session, policy: policy))
         print(String(format: "\nSGEMM 2048³ peak (best run, OpenBLAS %d threads): %.1f GFLOP/s (start %.1f, end %.1f)",
                      Parallel.workerCount, session.peak, session.peakStart, session.peakEnd))
+        if let w = TableReport.loadWarning(session) { print("\n" + w) }
         for group in ["sgemm", "matmul", "attention", "layers", "gemm-threading", "sgemm-end"] {
             let t = TableReport.table(session, group: group)
             if !t.isEmpty { print(t) }
@@ -104,6 +105,7 @@ struct HeedBench: ParsableCommand {
         if let p = session.peers { print(PeersReport.table(p)) }
         print(String(format: "\nran %d cases in %.0f s; load average at end %@", session.measured.count, session.seconds,
                      session.machine.loadAverageEnd))
+        if let w = TableReport.loadWarning(session) { print(w) }
 
         if let json {
             try JSONReport(session: session, policy: policy).write(to: json)

@@ -12,7 +12,7 @@ struct JSONCase: Encodable {
     enum Key: String, CodingKey {
         case name, group, shape, n, path, causal, pass, runs, calls_per_run, warmup_s
         case median_s, min_s, max_s, times_s, flops, gflops, best_gflops, percent_of_peak, speedup_vs_naive
-        case peak_tensor_bytes, peak_rss_bytes
+        case peak_tensor_bytes, peak_rss_bytes, cpu_cores_used
     }
 
     func encode(to encoder: Encoder) throws {
@@ -39,6 +39,7 @@ struct JSONCase: Encodable {
         try c.encode(speedUp, forKey: .speedup_vs_naive)
         try c.encode(m.peakTensorBytes, forKey: .peak_tensor_bytes)
         try c.encode(m.peakRSSBytes, forKey: .peak_rss_bytes)
+        try c.encode(m.coresUsed, forKey: .cpu_cores_used)
     }
 }
 
@@ -48,7 +49,7 @@ struct JSONReport: Encodable {
 
     enum Key: String, CodingKey {
         case schema, generated, quick, duration_s, machine, sgemm_peak_gflops, sgemm_peak_gflops_start,
-             sgemm_peak_gflops_end, method, flop_formulas, cases, skipped, targets, peers
+             sgemm_peak_gflops_end, load_warning, method, flop_formulas, cases, skipped, targets, peers
     }
 
     func encode(to encoder: Encoder) throws {
@@ -61,7 +62,9 @@ struct JSONReport: Encodable {
         try c.encode(session.peak, forKey: .sgemm_peak_gflops)
         try c.encode(session.peakStart.isNaN ? nil : session.peakStart, forKey: .sgemm_peak_gflops_start)
         try c.encode(session.peakEnd.isNaN ? nil : session.peakEnd, forKey: .sgemm_peak_gflops_end)
+        try c.encode(TableReport.loadWarning(session), forKey: .load_warning)
         try c.encode([
+            "cpu_cores_used": "process CPU time / wall time over the timed runs",
             "runs": "one untimed warm-up, then at least \(policy.minRuns) timed runs per case (up to \(policy.maxRuns) while a group's round is under \(policy.minGroupSeconds) s); the cases of a group run interleaved",
             "times": "seconds per call (a run of calls_per_run calls, divided)",
             "gflops": "flops / median_s; best_gflops = flops / min_s",
@@ -70,7 +73,7 @@ struct JSONReport: Encodable {
             "speedup_vs_naive": "median of the naive case with the same shape, mask and pass / this median; null without one",
             "peak_tensor_bytes": "Heed's allocator (MemoryStats): the case's inputs plus the most bytes alive during any run beyond those alive when it started; naive cases' [Float]/[Double] arrays are not counted",
             "peak_rss_bytes": session.machine.rssPeakResettable
-                ? "process VmHWM during the warm-up run, reset via /proc/self/clear_refs just before it with Heed's buffer cache emptied"
+                ? "process VmHWM during the warm-up run, reset via /proc/self/clear_refs just before it, with Heed's buffer cache emptied and the heap trimmed"
                 : "process VmHWM (lifetime peak so far: this machine refused the reset)",
         ], forKey: .method)
         try c.encode(Dictionary(uniqueKeysWithValues: flopFormulas), forKey: .flop_formulas)

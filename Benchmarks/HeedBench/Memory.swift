@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The process's resident set size, from /proc/self/status.
 ///
@@ -21,6 +24,20 @@ enum ProcessMemory {
         do { try h.write(contentsOf: Data("5".utf8)) } catch { return false }
         return true
     }
+
+    /// Hands the heap's free memory back to the system (glibc's `malloc_trim`, looked up at run
+    /// time: Swift's Glibc module does not declare it), so the next case's RSS does not carry
+    /// the previous cases' freed blocks.
+    static func trimHeap() {
+        #if canImport(Glibc)
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let f = trimFunction { _ = unsafeBitCast(f, to: Trim.self)(0) }
+        #endif
+    }
+
+    #if canImport(Glibc)
+    nonisolated(unsafe) private static let trimFunction = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim")
+    #endif
 
     /// VmHWM in bytes (nil off Linux).
     static var peakRSS: Int? { field("VmHWM") }

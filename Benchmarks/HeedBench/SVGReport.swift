@@ -21,6 +21,8 @@ enum SVGReport {
         /// Horizontal reference lines (y, label).
         let rules: [(y: Double, label: String)]
         let yFormat: (Double) -> String
+        /// Grid at powers of 2 (1, 2, 4 … 64 MiB …) instead of 1, 2, 5 × 10ᵏ.
+        var binaryGrid = false
     }
 
     static let colors = ["naive": "#7f7f7f", "materialized": "#1f77b4", "tiled": "#ff7f0e", "pytorch": "#2ca02c"]
@@ -67,7 +69,9 @@ enum SVGReport {
                 Panel(title: pass == .fwd ? "forward" : "forward + backward", yLabel: "GFLOP/s",
                       series: series(pass) { $0.gflops } + peerSeries(pass), rules: peakRule, yFormat: gflopsFormat)
             })
-        let mibFormat: (Double) -> String = { $0 >= 1024 ? String(format: "%.0f GiB", $0 / 1024) : String(format: $0 < 10 ? "%.1f MiB" : "%.0f MiB", $0) }
+        let mibFormat: (Double) -> String = {
+            $0 >= 1024 ? String(format: "%g GiB", $0 / 1024) : $0 >= 1 ? String(format: "%g MiB", $0) : String(format: "%g KiB", $0 * 1024)
+        }
         let memory = chart(
             title: "Attention peak tensor memory vs sequence length",
             subtitle: "Heed's allocator peak during a run, inputs included; full mask (causal allocates the same); naive: tensors only, its Swift arrays are not counted",
@@ -75,7 +79,8 @@ enum SVGReport {
             panels: [Pass.fwd, .fwdBwd].map { pass in
                 Panel(title: pass == .fwd ? "forward" : "forward + backward", yLabel: "peak tensor memory",
                       series: series(pass, masks: [false]) { Double($0.peakTensorBytes) / 1_048_576 },
-                      rules: pass == .fwdBwd ? [(y: 64, label: "64 MiB (S4 tiled target)")] : [], yFormat: mibFormat)
+                      rules: pass == .fwdBwd ? [(y: 64, label: "64 MiB (S4 tiled target)")] : [], yFormat: mibFormat,
+                      binaryGrid: true)
             })
         let files = [("attention-gflops.svg", gflops), ("attention-memory.svg", memory)]
         for (name, svg) in files {
@@ -134,17 +139,21 @@ enum SVGReport {
         func py(_ y: Double) -> Double { y0 + panelH - (log10(y) - yLo) / (yHi - yLo) * panelH }
         var out = "<g>\n<text x=\"\(x0 + panelW / 2)\" y=\"\(y0 - 10)\" text-anchor=\"middle\" font-size=\"14.5\" font-weight=\"bold\">\(esc(p.title))</text>\n"
         out += "<rect x=\"\(x0)\" y=\"\(y0)\" width=\"\(panelW)\" height=\"\(panelH)\" fill=\"none\" stroke=\"#999\"/>\n"
-        // y grid at 1, 2, 5 × 10^k
-        var k = floor(yLo)
-        while k <= yHi {
-            for m in [1.0, 2.0, 5.0] {
-                let v = m * pow(10, k), l = log10(v)
-                guard l >= yLo && l <= yHi else { continue }
-                let y = py(v)
-                out += "<line x1=\"\(x0)\" y1=\"\(y)\" x2=\"\(x0 + panelW)\" y2=\"\(y)\" stroke=\"\(m == 1 ? "#d0d0d0" : "#ececec")\"/>"
-                out += "<text x=\"\(x0 - 6)\" y=\"\(y + 4)\" text-anchor=\"end\" font-size=\"11\" fill=\"#333\">\(esc(p.yFormat(v)))</text>\n"
-            }
-            k += 1
+        // y grid at 1, 2, 5 × 10^k, or at 2^k
+        var grid: [Double] = []
+        if p.binaryGrid {
+            var k = floor(yLo / log10(2.0))
+            while k * log10(2.0) <= yHi { grid.append(pow(2, k)); k += 1 }
+        } else {
+            var k = floor(yLo)
+            while k <= yHi { grid += [1.0, 2.0, 5.0].map { $0 * pow(10, k) }; k += 1 }
+        }
+        for v in grid where log10(v) >= yLo && log10(v) <= yHi {
+            // Decades (powers of 4 on the binary grid) darker than the lines between.
+            let major = p.binaryGrid ? Int(log2(v).rounded()) % 2 == 0 : abs(log10(v) - log10(v).rounded()) < 1e-9
+            let y = py(v)
+            out += "<line x1=\"\(x0)\" y1=\"\(y)\" x2=\"\(x0 + panelW)\" y2=\"\(y)\" stroke=\"\(major ? "#d0d0d0" : "#ececec")\"/>"
+            out += "<text x=\"\(x0 - 6)\" y=\"\(y + 4)\" text-anchor=\"end\" font-size=\"11\" fill=\"#333\">\(esc(p.yFormat(v)))</text>\n"
         }
         for t in ticks {
             let x = px(t.x)

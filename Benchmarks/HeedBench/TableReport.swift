@@ -22,7 +22,8 @@ enum TableReport {
         columns: times per call (median, min, max); GFLOP/s from the median; % peak = that ÷ this run's best 2048³ SGEMM;
           × naive = naive median ÷ this median; tensor MiB = Heed's allocator peak during a run, the case's inputs included
           (naive: its [Float]/[Double] working arrays are not tensors, see RSS); RSS MiB = process VmHWM during the warm-up
-          run, \(s.machine.rssPeakResettable ? "reset just before it (/proc/self/clear_refs), Heed's buffer cache emptied" : "NOT resettable here: the lifetime peak so far")
+          run, \(s.machine.rssPeakResettable ? "reset just before it (/proc/self/clear_refs), Heed's buffer cache emptied, heap trimmed" : "NOT resettable here: the lifetime peak so far");
+          cores = process CPU time ÷ wall time over the timed runs (\(s.machine.cores) when a parallel case has the machine to itself)
         """)
         return lines.joined(separator: "\n")
     }
@@ -32,7 +33,7 @@ enum TableReport {
         guard !rows.isEmpty else { return "" }
         let isAttention = group == "attention"
         var cells: [[String]] = [["shape", "path"] + (isAttention ? ["mask", "pass"] : group == "layers" ? ["pass"] : [])
-                                 + ["median ms", "min ms", "max ms", "runs", "GFLOP/s", "% peak", "× naive", "tensor MiB", "RSS MiB"]]
+                                 + ["median ms", "min ms", "max ms", "runs", "GFLOP/s", "% peak", "× naive", "tensor MiB", "RSS MiB", "cores"]]
         for m in rows {
             let b = m.bench
             var row = [b.shape, b.path]
@@ -41,7 +42,7 @@ enum TableReport {
                     String(format: "%.1f", m.gflops),
                     s.percentOfPeak(m).map { String(format: "%.0f%%", $0) } ?? "—",
                     s.speedUp(m).map { String(format: "%.0f×", $0) } ?? "—",
-                    mib(m.peakTensorBytes), m.peakRSSBytes.map(mib) ?? "—"]
+                    mib(m.peakTensorBytes), m.peakRSSBytes.map(mib) ?? "—", String(format: "%.2f", m.coresUsed)]
             cells.append(row)
         }
         return "\n== \(groupTitles[group] ?? group)\n" + format(cells, leftColumns: isAttention ? 4 : group == "layers" ? 3 : 2)
@@ -59,6 +60,15 @@ enum TableReport {
                           String(format: "%.2f", r), r >= 1 ? "perCore" : "openBLAS"])
         }
         return "\n== GEMM threading ratio (> 1: Heed's workers with single-threaded sgemm win)\n" + format(cells, leftColumns: 1)
+    }
+
+    /// Set when the SGEMM peak moved by more than 15% between the start and the end of the run.
+    static func loadWarning(_ s: Session) -> String? {
+        guard s.peakStart > 0, s.peakEnd > 0 else { return nil }
+        let lo = Swift.min(s.peakStart, s.peakEnd), hi = Swift.max(s.peakStart, s.peakEnd)
+        guard lo < 0.85 * hi else { return nil }
+        return String(format: "warning: the SGEMM 2048³ peak moved from %.0f to %.0f GFLOP/s between the start and the end of the run: the machine's load changed (another tenant on the cores?). Figures from different groups are not comparable; within a group the cases ran interleaved. Load average at start %@, at end %@.",
+                      s.peakStart, s.peakEnd, s.machine.loadAverageStart, s.machine.loadAverageEnd)
     }
 
     static func targets(_ checks: [TargetCheck]) -> String {
