@@ -28,13 +28,15 @@ struct PeerCase: Codable {
     let maxS: Double
     let flops: Double
     let gflops: Double
+    /// Why a case has fewer runs than the others, when it does.
+    var note: String? = nil
     /// Filled in by the Swift side: Heed's faster path at the same case, and Heed ÷ PyTorch.
     var heedPath: String? = nil
     var heedGflops: Double? = nil
     var heedOverTorch: Double? = nil
 
     enum CodingKeys: String, CodingKey {
-        case label, shape, causal, pass, runs, flops, gflops
+        case label, shape, causal, pass, runs, flops, gflops, note
         case medianS = "median_s", minS = "min_s", maxS = "max_s"
         case heedPath = "heed_path", heedGflops = "heed_gflops", heedOverTorch = "heed_over_torch"
     }
@@ -53,7 +55,7 @@ enum Peers {
         let request: [String: Any] = [
             "shapes": shapes.map { ["label": $0.label, "dims": $0.dims] },
             "min_runs": policy.minRuns, "max_runs": policy.maxRuns, "min_seconds": policy.minGroupSeconds / 4,
-            "threads": threads,
+            "threads": threads, "slow_seconds": 4.0,
         ]
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("heed-bench-peers-\(getpid()).py")
         defer { try? FileManager.default.removeItem(at: script) }
@@ -102,10 +104,14 @@ enum Peers {
     private final class UncheckedBox: @unchecked Sendable { var data = Data() }
 
     /// Times torch.nn.functional.scaled_dot_product_attention like runGroup times Heed: one
-    /// warm-up, then min_runs..max_runs runs, per case. Reads the request as JSON on stdin,
-    /// prints the cases as JSON on stdout.
+    /// warm-up, then min_runs..max_runs runs, per case. A case whose warm-up takes longer than
+    /// slow_seconds is not repeated (its one run is reported, with a note): PyTorch's CPU
+    /// backward at 16384 tokens falls back to a kernel at a few GFLOP/s, a minute a run, which
+    /// would make --peers take longer than the whole benchmark. Reads the request as JSON on
+    /// stdin, prints the cases as JSON on stdout.
     static let pythonScript = #"""
-    import json, statistics, sys, time
+    import json, statistics, sys, time, warnings
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     import torch
     import torch.nn.functional as F
 
@@ -130,15 +136,21 @@ enum Peers {
                         o.backward(do)
                         q.grad = k.grad = v.grad = None
                 t0 = time.perf_counter(); body(); warm = time.perf_counter() - t0
-                runs = max(req["min_runs"], min(req["max_runs"], int(req["min_seconds"] / max(warm, 1e-6)) + 1))
-                times = []
-                for _ in range(runs):
-                    t0 = time.perf_counter(); body(); times.append(time.perf_counter() - t0)
+                note = None
+                if warm > req["slow_seconds"]:
+                    times = [warm]
+                    note = f"one run only: it took {warm:.0f} s"
+                else:
+                    runs = max(req["min_runs"], min(req["max_runs"], int(req["min_seconds"] / max(warm, 1e-6)) + 1))
+                    times = []
+                    for _ in range(runs):
+                        t0 = time.perf_counter(); body(); times.append(time.perf_counter() - t0)
                 pairs = n * (n + 1) / 2 if causal else n * n
                 flops = 4 * b * h * d * pairs * (1 if pass_ == "fwd" else 3)
                 med = statistics.median(times)
-                out.append(dict(label=s["label"], shape=[b, h, n, d], causal=causal, **{"pass": pass_}, runs=runs,
-                                median_s=med, min_s=min(times), max_s=max(times), flops=flops, gflops=flops / med / 1e9))
+                out.append(dict(label=s["label"], shape=[b, h, n, d], causal=causal, **{"pass": pass_}, runs=len(times),
+                                median_s=med, min_s=min(times), max_s=max(times), flops=flops, gflops=flops / med / 1e9,
+                                note=note))
                 print(f"  peers: {s['label']} {'causal' if causal else 'full'} {pass_}: {flops / med / 1e9:.1f} GFLOP/s",
                       file=sys.stderr, flush=True)
     json.dump(out, sys.stdout)
@@ -168,14 +180,14 @@ extension Session {
 enum PeersReport {
     static func table(_ p: PeerReport) -> String {
         guard p.status == "ran" else { return "\n== peers: \(p.status)" }
-        var cells = [["shape", "mask", "pass", "PyTorch ms", "PyTorch GFLOP/s", "Heed GFLOP/s", "Heed path", "Heed ÷ PyTorch"]]
+        var cells = [["shape", "mask", "pass", "PyTorch ms", "runs", "PyTorch GFLOP/s", "Heed GFLOP/s", "Heed path", "Heed ÷ PyTorch", "note"]]
         for c in p.cases {
             cells.append(["\(c.label) (\(c.shape.map(String.init).joined(separator: ", ")))", c.causal ? "causal" : "full", c.pass,
-                          TableReport.ms(c.medianS), String(format: "%.1f", c.gflops),
+                          TableReport.ms(c.medianS), "\(c.runs)", String(format: "%.1f", c.gflops),
                           c.heedGflops.map { String(format: "%.1f", $0) } ?? "—", c.heedPath ?? "—",
-                          c.heedOverTorch.map { String(format: "%.2f", $0) } ?? "—"])
+                          c.heedOverTorch.map { String(format: "%.2f", $0) } ?? "—", c.note ?? ""])
         }
         return "\n== peers: PyTorch \(p.torchVersion ?? "?") scaled_dot_product_attention, \(p.threads ?? 0) threads, same run (> 1: Heed faster)\n"
-            + TableReport.format(cells, leftColumns: 3, alsoLeft: [6])
+            + TableReport.format(cells, leftColumns: 3, alsoLeft: [7, 9])
     }
 }
