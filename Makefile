@@ -1,6 +1,6 @@
-# Heed's entry points. `make bench` runs the main job, `make test` the test suite; both install
-# the C libraries first when they are missing. (`./heed.sh TARGET` does the same on a machine
-# without make: it installs make, then runs it.)
+# Heed's entry points. `make bench` runs the main job (the benchmark), `make test` the test
+# suite; both install the C libraries first when they are missing. (`./heed.sh TARGET` does
+# the same on a machine without make: it installs make, then runs it.)
 
 # OpenBLAS (cblas.h, libopenblas), LAPACKE (lapacke.h), zlib (zlib.h, libz: HeedNN reads gzipped
 # datasets) and pkg-config, which Package.swift uses to find their headers and libraries; and
@@ -10,7 +10,7 @@ DEB_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev pkg-config dataset-fas
 
 SWIFT ?= swift
 
-.PHONY: all deps bench test example clean
+.PHONY: all deps bench bench-quick demo test example clean
 
 all: test
 
@@ -31,11 +31,29 @@ deps:
 	$$sudo apt-get update -q && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
 
-# The main job. Until the benchmark (heed-bench) exists this is the demo: a tensor expression,
-# its gradient, and one SGD step, printed.
+# The main job: the benchmark (Benchmarks/HeedBench), built in release for this machine's CPU.
+# -DHEED_BENCH_NATIVE only lets the binary report that it was built with -target-cpu native.
+# Writes the table to stdout and $(BENCH_OUT)/bench.json, attention-gflops.svg and
+# attention-memory.svg; extra flags through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--peers`.
+BENCH_BUILD := -c release -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DHEED_BENCH_NATIVE
+BENCH_OUT ?= bench-results
+BENCH_QUICK_OUT ?= bench-results/quick
+BENCH_ARGS ?=
+
 bench: deps
-	$(SWIFT) build -c release
-	$(SWIFT) run -c release heed-demo
+	$(SWIFT) build $(BENCH_BUILD) --product heed-bench
+	"$$($(SWIFT) build $(BENCH_BUILD) --show-bin-path)/heed-bench" \
+	  --json $(BENCH_OUT)/bench.json --svg $(BENCH_OUT) $(BENCH_ARGS)
+
+# The seconds-long subset that CI runs so the benchmark never rots (same build as `bench`).
+bench-quick: deps
+	$(SWIFT) build $(BENCH_BUILD) --product heed-bench
+	"$$($(SWIFT) build $(BENCH_BUILD) --show-bin-path)/heed-bench" --quick \
+	  --json $(BENCH_QUICK_OUT)/bench.json --svg $(BENCH_QUICK_OUT) $(BENCH_ARGS)
+
+# The tensor demo: an expression, its gradient, one SGD step.
+demo: deps
+	$(SWIFT) run heed-demo
 
 # --disable-swift-testing: the suite is XCTest; without the flag Swift Testing adds a closing
 # "0 tests" line that reads as if nothing ran.

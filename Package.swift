@@ -7,8 +7,10 @@ let package = Package(
         .library(name: "Heed", targets: ["Heed"]),
         .library(name: "HeedNN", targets: ["HeedNN"]),
         .executable(name: "heed", targets: ["heed"]),
+        .executable(name: "heed-bench", targets: ["heed-bench"]),
     ],
     dependencies: [
+        // The command-line tools use it; the libraries depend on nothing but the C libraries.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
@@ -32,6 +34,12 @@ let package = Package(
             "Heed", "HeedNN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/HeedCLI"),
         .executableTarget(name: "heed-demo", dependencies: ["Heed"], path: "Sources/HeedDemo"),
+        // The benchmark (`make bench`): Heed against the naive loops and this machine's SGEMM peak.
+        .executableTarget(
+            name: "heed-bench",
+            dependencies: ["Heed", "HeedNN", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/HeedBench"
+        ),
         // Test helpers shared by the test targets (public API of Heed only).
         .target(name: "HeedTestSupport", dependencies: ["Heed"], path: "Tests/HeedTestSupport"),
         .testTarget(name: "HeedTests", dependencies: ["Heed", "HeedTestSupport"]),

@@ -1,0 +1,109 @@
+import Foundation
+
+/// The report on stdout: one table per group, then the GEMM threading ratios, the targets and
+/// the peers' ratios.
+enum TableReport {
+    static let groupTitles: [String: String] = [
+        "sgemm": "SGEMM peak, cblas_sgemm on OpenBLAS's threads (start of run)",
+        "sgemm-end": "SGEMM peak again (end of run)",
+        "matmul": "matmul: Reference.matmul (naive loop) vs Tensor.matmul",
+        "attention": "attention, (B, H, N, d); naive = Reference.attention(Backward)",
+        "layers": "HeedNN layers",
+        "gemm-threading": "GEMM threading: Heed's workers over single-threaded sgemm (perCore) vs OpenBLAS's threads",
+        "train": "training steps",
+    ]
+
+    static func header(_ s: Session, policy: RunPolicy) -> String {
+        var lines = [s.machine.summary]
+        lines.append("runs: warm-up + ≥\(policy.minRuns) timed runs per case (more, up to \(policy.maxRuns), while a group's round is under \(policy.minGroupSeconds) s), cases of a group interleaved")
+        lines.append("FLOPs:")
+        for (what, formula) in flopFormulas { lines.append("  \(what): \(formula)") }
+        lines.append("""
+        columns: times per call (median, min, max); GFLOP/s from the median; % peak = that ÷ this run's best 2048³ SGEMM;
+          × naive = naive median ÷ this median; tensor MiB = Heed's allocator peak during a run, the case's inputs included
+          (naive: its [Float]/[Double] working arrays are not tensors, see RSS); RSS MiB = process VmHWM during the warm-up
+          run, \(s.machine.rssPeakResettable ? "reset just before it (/proc/self/clear_refs), Heed's buffer cache emptied, heap trimmed" : "NOT resettable here: the lifetime peak so far");
+          cores = process CPU time ÷ wall time over the timed runs (\(s.machine.cores) when a parallel case has the machine to itself)
+        """)
+        return lines.joined(separator: "\n")
+    }
+
+    static func table(_ s: Session, group: String) -> String {
+        let rows = s.measured.filter { $0.bench.group == group }
+        guard !rows.isEmpty else { return "" }
+        let isAttention = group == "attention"
+        var cells: [[String]] = [["shape", "path"] + (isAttention ? ["mask", "pass"] : group == "layers" ? ["pass"] : [])
+                                 + ["median ms", "min ms", "max ms", "runs", "GFLOP/s", "% peak", "× naive", "tensor MiB", "RSS MiB", "cores"]]
+        for m in rows {
+            let b = m.bench
+            var row = [b.shape, b.path]
+            if isAttention { row += [b.causal ? "causal" : "full", b.pass.rawValue] } else if group == "layers" { row.append(b.pass.rawValue) }
+            row += [ms(m.median), ms(m.min), ms(m.max), "\(m.times.count)" + (b.callsPerRun > 1 ? "×\(b.callsPerRun)" : ""),
+                    String(format: "%.1f", m.gflops),
+                    s.percentOfPeak(m).map { String(format: "%.0f%%", $0) } ?? "—",
+                    s.speedUp(m).map { String(format: "%.0f×", $0) } ?? "—",
+                    mib(m.peakTensorBytes), m.peakRSSBytes.map(mib) ?? "—", String(format: "%.2f", m.coresUsed)]
+            cells.append(row)
+        }
+        return "\n== \(groupTitles[group] ?? group)\n" + format(cells, leftColumns: isAttention ? 4 : group == "layers" ? 3 : 2)
+    }
+
+    /// OpenBLAS-threaded time ÷ perCore time, per shape: > 1 means Heed's own split is faster.
+    static func threadingRatios(_ s: Session) -> String {
+        let per = s.measured.filter { $0.bench.group == "gemm-threading" && $0.bench.path == "perCore" }
+        guard !per.isEmpty else { return "" }
+        var cells = [["shape", "perCore GFLOP/s", "openBLAS GFLOP/s", "openBLAS time ÷ perCore time", "faster"]]
+        for p in per {
+            guard let o = s.find(p.bench.name.replacingOccurrences(of: "/perCore", with: "/openBLAS")) else { continue }
+            let r = o.median / p.median
+            cells.append([p.bench.shape, String(format: "%.1f", p.gflops), String(format: "%.1f", o.gflops),
+                          String(format: "%.2f", r), r >= 1 ? "perCore" : "openBLAS"])
+        }
+        return "\n== GEMM threading ratio (> 1: Heed's workers with single-threaded sgemm win)\n" + format(cells, leftColumns: 1)
+    }
+
+    /// Set when the SGEMM peak moved by more than 15% between the start and the end of the run.
+    static func loadWarning(_ s: Session) -> String? {
+        guard s.peakStart > 0, s.peakEnd > 0 else { return nil }
+        let lo = Swift.min(s.peakStart, s.peakEnd), hi = Swift.max(s.peakStart, s.peakEnd)
+        guard lo < 0.85 * hi else { return nil }
+        return String(format: "warning: the SGEMM 2048³ peak moved from %.0f to %.0f GFLOP/s between the start and the end of the run: the machine's load changed (another tenant on the cores?). Figures from different groups are not comparable; within a group the cases ran interleaved. Load average at start %@, at end %@.",
+                      s.peakStart, s.peakEnd, s.machine.loadAverageStart, s.machine.loadAverageEnd)
+    }
+
+    static func targets(_ checks: [TargetCheck]) -> String {
+        guard !checks.isEmpty else { return "" }
+        var cells = [["target", "this run", "wanted", "", "detail"]]
+        for c in checks {
+            let v = c.unit == "×" ? String(format: "%.2f×", c.value) : String(format: "%.1f %@", c.value, c.unit)
+            let w = c.unit == "×" ? "\(c.comparison) \(String(format: "%g", c.threshold))×" : "\(c.comparison) \(String(format: "%g", c.threshold)) \(c.unit)"
+            cells.append([c.target, v, w, c.met ? "met" : "MISSED", c.detail])
+        }
+        return "\n== targets (issue), from this run\n" + format(cells, leftColumns: 1, alsoLeft: [3, 4])
+    }
+
+    static func skipped() -> String {
+        "\n== not measured yet\n" + skippedCases.map { "  \($0.name): skipped: \($0.reason)" }.joined(separator: "\n")
+    }
+
+    static func ms(_ t: Double) -> String {
+        let v = t * 1e3
+        return String(format: v < 10 ? "%.3f" : v < 100 ? "%.2f" : v < 1000 ? "%.1f" : "%.0f", v)
+    }
+
+    static func mib(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
+
+    /// Columns padded to their widest cell: the first `leftColumns` (and those in `alsoLeft`)
+    /// left-aligned, the numbers right-aligned.
+    static func format(_ cells: [[String]], leftColumns: Int, alsoLeft: Set<Int> = []) -> String {
+        let widths = (0..<(cells.map(\.count).max() ?? 0)).map { c in cells.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        return cells.enumerated().map { r, row in
+            let line = row.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return c < leftColumns || alsoLeft.contains(c) ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+            let rule = r == 0 ? "\n" + String(repeating: "-", count: line.count) : ""
+            return String(line.reversed().drop(while: { $0 == " " }).reversed()) + rule
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The benchmark issue's targets, checked against this run's own numbers (ratios within one
+/// run, so the host's noise cancels as far as it can).
+struct TargetCheck: Codable {
+    let target: String
+    let value: Double
+    let threshold: Double
+    /// "≥" or "<".
+    let comparison: String
+    let unit: String
+    let met: Bool
+    let detail: String
+}
+
+extension Session {
+    private func attention(_ s: String, _ path: String, causal: Bool, _ pass: Pass) -> Measured? {
+        find("attention/\(s)/\(path)/\(causal ? "causal" : "full")/\(pass.rawValue)")
+    }
+
+    /// The faster of the materialised and tiled paths.
+    private func best(_ s: String, causal: Bool, _ pass: Pass) -> Measured? {
+        ["materialized", "tiled"].compactMap { attention(s, $0, causal: causal, pass) }.max { $0.gflops < $1.gflops }
+    }
+
+    func targetChecks() -> [TargetCheck] {
+        var out: [TargetCheck] = []
+        func check(_ target: String, _ value: Double?, _ cmp: String, _ threshold: Double, _ unit: String, _ detail: String) {
+            guard let value, value.isFinite else { return }
+            out.append(TargetCheck(target: target, value: value, threshold: threshold, comparison: cmp, unit: unit,
+                                   met: cmp == "<" ? value < threshold : value >= threshold, detail: detail))
+        }
+        for (pass, threshold) in [(Pass.fwd, 75.0), (.fwdBwd, 60.0)] {
+            for s in ["S2", "S3"] {
+                for causal in [false, true] {
+                    guard let m = best(s, causal: causal, pass) else { continue }
+                    check("\(s) \(causal ? "causal" : "full") \(pass.rawValue), best path, % of SGEMM 2048³ peak",
+                          percentOfPeak(m), "≥", threshold, "%",
+                          String(format: "%@ %.1f GFLOP/s of %.1f", m.bench.path, m.gflops, peak))
+                }
+            }
+        }
+        for causal in [false, true] {
+            if let m = best("S2", causal: causal, .fwd) {
+                check("S2 \(causal ? "causal" : "full") fwd, speed-up of the best path over naive",
+                      speedUp(m), "≥", 40, "×", "\(m.bench.path)")
+            }
+        }
+        for causal in [false, true] {
+            if let m = attention("S4", "tiled", causal: causal, .fwdBwd) {
+                check("S4 tiled \(causal ? "causal" : "full") fwd+bwd, peak tensor memory",
+                      Double(m.peakTensorBytes) / 1_048_576, "<", 64, "MiB", "inputs, dOut and gradients included")
+            }
+        }
+        for pass in [Pass.fwd, .fwdBwd] {
+            for causal in [false, true] {
+                if let t = attention("S3", "tiled", causal: causal, pass),
+                   let m = attention("S3", "materialized", causal: causal, pass) {
+                    check("S3 \(causal ? "causal" : "full") \(pass.rawValue), tiled throughput / materialised",
+                          100 * t.gflops / m.gflops, "≥", 90, "%",
+                          String(format: "%.1f vs %.1f GFLOP/s", t.gflops, m.gflops))
+                }
+            }
+        }
+        for pass in [Pass.fwd, .fwdBwd] {
+            for path in ["materialized", "tiled"] {
+                if let full = attention("S3", path, causal: false, pass), let causal = attention("S3", path, causal: true, pass) {
+                    check("S3 \(path) \(pass.rawValue), causal speed-up over full (time ratio)",
+                          full.median / causal.median, "≥", 1.6, "×",
+                          String(format: "%.1f ms vs %.1f ms", full.median * 1e3, causal.median * 1e3))
+                }
+            }
+        }
+        return out
+    }
+}
