@@ -95,7 +95,7 @@ struct HeedBench: ParsableCommand {
         print(String(format: "\nSGEMM 2048³ peak (best run, OpenBLAS %d threads): %.1f GFLOP/s (start %.1f, end %.1f)",
                      Parallel.workerCount, session.peak, session.peakStart, session.peakEnd))
         if let w = TableReport.loadWarning(session) { print("\n" + w) }
-        for group in ["sgemm", "matmul", "attention", "layers", "gemm-threading", "sgemm-end"] {
+        for group in ["sgemm", "matmul", "attention", "layers", "train", "gemm-threading", "sgemm-end"] {
             let t = TableReport.table(session, group: group)
             if !t.isEmpty { print(t) }
         }

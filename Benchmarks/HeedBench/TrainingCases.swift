@@ -18,11 +18,13 @@ func trainingCases() -> [BenchCase] {
         let optimizer = Adam(model.namedParameters(), learningRate: 1e-3)
         let x = Tensor.randomUniform([32, 28, 28], seed: 1)
         let y = (0..<32).map { $0 % 10 }
-        return {
-            let loss = crossEntropy(logits: model(x), targets: y)
-            optimizer.zeroGrad()
-            loss.backward()
-            optimizer.step()
+        return {   // callsPerRun steps per timed run; the harness divides
+            for _ in 0..<200 {
+                let loss = crossEntropy(logits: model(x), targets: y)
+                optimizer.zeroGrad()
+                loss.backward()
+                optimizer.step()
+            }
         }
     }
 
@@ -38,10 +40,12 @@ func trainingCases() -> [BenchCase] {
         let x = Tensor.randomNormal([b, n, d], seed: 3)
         let y = (0..<b).map { $0 % 10 }
         return {
-            let loss = crossEntropy(logits: head(layer(x).mean(axis: 1)), targets: y)
-            optimizer.zeroGrad()
-            loss.backward()
-            optimizer.step()
+            for _ in 0..<20 {
+                let loss = crossEntropy(logits: head(layer(x).mean(axis: 1)), targets: y)
+                optimizer.zeroGrad()
+                loss.backward()
+                optimizer.step()
+            }
         }
     }
     return [mlp, block]
