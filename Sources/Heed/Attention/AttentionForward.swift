@@ -27,7 +27,11 @@ func attentionForward(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeMutable
         let scratch = needScratch ? Tensor(uninitializedShape: [blockQ, tile]) : nil
         let stats = Tensor(uninitializedShape: [3, blockQ])
         let m = stats.base, l = stats.base + blockQ, corr = stats.base + 2 * blockQ
-        for task in range {
+        for t in range {
+            // Workers get contiguous ranges of tasks, and causal blocks grow with their index:
+            // pairing task k with task n−1−k gives each half the same work (with one head and
+            // a causal mask, plain halves kept only 1.3 of 2 cores busy).
+            let task = t.isMultiple(of: 2) ? t / 2 : tasks - 1 - t / 2
             let bh = task / qBlocks, i0 = (task % qBlocks) * blockQ
             let b = bh / p.heads, h = bh % p.heads, kvh = h / p.group
             let rows = Swift.min(blockQ, p.nq - i0)
