@@ -20,17 +20,13 @@ public final class LearnedPositionEmbedding: Module, UnaryLayer {
 
     /// Rows offset..<offset+count of the table, [count, dim] (a view; differentiable).
     public func embeddings(count: Int, offset: Int = 0) -> Tensor {
-        precondition(offset >= 0 && offset + count <= maxLength,
-                     "LearnedPositionEmbedding: positions \(offset)..<\(offset + count) beyond maxLength \(maxLength)")
-        return weight.slice(axis: 0, offset..<(offset + count))
+        positionRows(weight, count: count, offset: offset, layer: "LearnedPositionEmbedding")
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, offset: 0) }
 
     public func callAsFunction(_ x: Tensor, offset: Int) -> Tensor {
-        precondition(x.rank >= 2 && x.shape[x.rank - 1] == dim,
-                     "LearnedPositionEmbedding: input of shape \(x.shape) is not [..., N, \(dim)]")
-        return x + embeddings(count: x.shape[x.rank - 2], offset: offset)
+        addPositions(x, weight, offset: offset, layer: "LearnedPositionEmbedding")
     }
 }
 
@@ -60,16 +56,26 @@ public final class SinusoidalPositionEmbedding: Module, UnaryLayer {
 
     /// Rows offset..<offset+count of the table, [count, dim].
     public func embeddings(count: Int, offset: Int = 0) -> Tensor {
-        precondition(offset >= 0 && offset + count <= maxLength,
-                     "SinusoidalPositionEmbedding: positions \(offset)..<\(offset + count) beyond maxLength \(maxLength)")
-        return table.slice(axis: 0, offset..<(offset + count))
+        positionRows(table, count: count, offset: offset, layer: "SinusoidalPositionEmbedding")
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, offset: 0) }
 
     public func callAsFunction(_ x: Tensor, offset: Int) -> Tensor {
-        precondition(x.rank >= 2 && x.shape[x.rank - 1] == dim,
-                     "SinusoidalPositionEmbedding: input of shape \(x.shape) is not [..., N, \(dim)]")
-        return x + embeddings(count: x.shape[x.rank - 2], offset: offset)
+        addPositions(x, table, offset: offset, layer: "SinusoidalPositionEmbedding")
     }
+}
+
+/// Rows offset..<offset+count of a [maxLength, dim] position table (a view).
+private func positionRows(_ table: Tensor, count: Int, offset: Int, layer: String) -> Tensor {
+    precondition(offset >= 0 && offset + count <= table.shape[0],
+                 "\(layer): positions \(offset)..<\(offset + count) beyond maxLength \(table.shape[0])")
+    return table.slice(axis: 0, offset..<(offset + count))
+}
+
+/// x [..., N, dim] plus the positions offset..<offset+N.
+private func addPositions(_ x: Tensor, _ table: Tensor, offset: Int, layer: String) -> Tensor {
+    precondition(x.rank >= 2 && x.shape[x.rank - 1] == table.shape[1],
+                 "\(layer): input of shape \(x.shape) is not [..., N, \(table.shape[1])]")
+    return x + positionRows(table, count: x.shape[x.rank - 2], offset: offset, layer: layer)
 }
