@@ -22,14 +22,9 @@ public final class Dropout: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard isTraining && p > 0 else { return x }
         if p == 1 { return x * 0 }   // PyTorch: everything dropped, no 1/0 scale
-        let keep = 1 - p
-        let mask: Tensor
-        if generator != nil {
-            mask = Tensor.randomBernoulli(x.shape, p: keep, using: &generator!)
-        } else {
-            mask = Tensor.randomBernoulli(x.shape, p: keep)
-        }
-        mask *= 1 / keep   // a fresh leaf: scaled in place, no extra tensor
+        // One 64-bit draw per call seeds a hashed mask (`Tensor.dropoutMask`), vectorised.
+        let seed = generator != nil ? generator!.next() : HeedRandom.withGlobal { $0.next() }
+        let mask = Tensor.dropoutMask(x.shape, p: p, seed: seed)
         return x * mask
     }
 }
