@@ -92,7 +92,7 @@ enum SVGReport {
     // MARK: drawing
 
     static let panelW = 470.0, panelH = 330.0
-    static let left = 78.0, right = 24.0, top = 118.0, bottom = 74.0
+    static let left = 78.0, right = 24.0, top = 128.0, bottom = 74.0
 
     static func chart(title: String, subtitle: String, ticks: [(x: Double, label: String, sub: String)], panels: [Panel]) -> String {
         let width = Double(panels.count) * (left + panelW + right)

@@ -62,13 +62,27 @@ enum TableReport {
         return "\n== GEMM threading ratio (> 1: Heed's workers with single-threaded sgemm win)\n" + format(cells, leftColumns: 1)
     }
 
-    /// Set when the SGEMM peak moved by more than 15% between the start and the end of the run.
+    /// Set when the SGEMM peak moved by more than 15% between the start and the end of the run,
+    /// or when parallel cases kept fewer than 1.5 of the cores busy: another tenant held a core
+    /// for part of the run (or, for a few cases, the work was split unevenly).
     static func loadWarning(_ s: Session) -> String? {
-        guard s.peakStart > 0, s.peakEnd > 0 else { return nil }
-        let lo = Swift.min(s.peakStart, s.peakEnd), hi = Swift.max(s.peakStart, s.peakEnd)
-        guard lo < 0.85 * hi else { return nil }
-        return String(format: "warning: the SGEMM 2048³ peak moved from %.0f to %.0f GFLOP/s between the start and the end of the run: the machine's load changed (another tenant on the cores?). Figures from different groups are not comparable; within a group the cases ran interleaved. Load average at start %@, at end %@.",
-                      s.peakStart, s.peakEnd, s.machine.loadAverageStart, s.machine.loadAverageEnd)
+        var out: [String] = []
+        if s.peakStart > 0, s.peakEnd > 0 {
+            let lo = Swift.min(s.peakStart, s.peakEnd), hi = Swift.max(s.peakStart, s.peakEnd)
+            if lo < 0.85 * hi {
+                out.append(String(format: "the SGEMM 2048³ peak moved from %.0f to %.0f GFLOP/s between the start and the end of the run: the machine's load changed (another tenant on the cores?). Figures from different groups are not comparable; within a group the cases ran interleaved.",
+                                  s.peakStart, s.peakEnd))
+            }
+        }
+        if s.machine.cores > 1 {
+            let parallel = s.measured.filter { $0.bench.path != "naive" && !$0.bench.path.hasPrefix("cblas 1 ") }
+            let starved = parallel.filter { $0.coresUsed < 1.5 }
+            if starved.count * 5 > parallel.count {
+                out.append("\(starved.count) of \(parallel.count) parallel cases kept fewer than 1.5 cores busy (column cores): another tenant held a core during them, so their times are too long.")
+            }
+        }
+        guard !out.isEmpty else { return nil }
+        return "warning: " + out.joined(separator: " ") + " Load average at start \(s.machine.loadAverageStart), at end \(s.machine.loadAverageEnd)."
     }
 
     static func targets(_ checks: [TargetCheck]) -> String {
