@@ -61,9 +61,7 @@ public class Adam: Optimizer {
     public func step() {
         stepCount += 1
         noGrad {
-            for (i, p) in slots.tensors.enumerated() {
-                guard let g = p.grad else { continue }
-                precondition(g.shape == p.shape, "Adam: gradient of shape \(g.shape) for parameter '\(slots.names[i])' of shape \(p.shape)")
+            slots.forEachGradient("Adam") { i, p, g in
                 if parameterSteps[i] == 0 {
                     expAvg[i] = Tensor.zeros(p.shape)
                     expAvgSq[i] = Tensor.zeros(p.shape)

@@ -68,6 +68,16 @@ struct ParameterSlots {
         }
     }
 
+    /// Calls `body(index, parameter, gradient)` for each parameter that has a gradient, after
+    /// checking the gradient's shape: the loop every optimizer's `step()` runs.
+    func forEachGradient(_ op: String, _ body: (Int, Tensor, Tensor) -> Void) {
+        for (i, p) in tensors.enumerated() {
+            guard let g = p.grad else { continue }
+            precondition(g.shape == p.shape, "\(op): gradient of shape \(g.shape) for parameter '\(names[i])' of shape \(p.shape)")
+            body(i, p, g)
+        }
+    }
+
     /// Unnamed parameters are called "0", "1", … (PyTorch's state_dict indices).
     static func indexed(_ tensors: [Tensor]) -> [(name: String, tensor: Tensor)] {
         tensors.enumerated().map { (String($0.offset), $0.element) }

@@ -49,9 +49,7 @@ public final class SGD: Optimizer {
     public func step() {
         stepCount += 1
         noGrad {
-            for (i, p) in slots.tensors.enumerated() {
-                guard let g = p.grad else { continue }
-                precondition(g.shape == p.shape, "SGD: gradient of shape \(g.shape) for parameter '\(slots.names[i])' of shape \(p.shape)")
+            slots.forEachGradient("SGD") { i, p, g in
                 let first = momentumBuffers[i] == nil
                 if momentum != 0 && first { momentumBuffers[i] = Tensor.zeros(p.shape) }
                 g.withUnsafeBufferPointer { gb in
