@@ -22,6 +22,16 @@ public final class LayerNorm: Module, UnaryLayer {
         bias = affine ? Tensor.zeros([count]).requiringGrad() : nil
     }
 
+    /// Wraps existing tensors [count] (e.g. loaded from a checkpoint).
+    public init(weight: Tensor, bias: Tensor, eps: Float = 1e-5) {
+        precondition(weight.rank == 1 && bias.shape == weight.shape && weight.count > 0,
+                     "LayerNorm: weight \(weight.shape) and bias \(bias.shape) are not both [count]")
+        self.count = weight.count
+        self.eps = eps
+        self.weight = weight
+        self.bias = bias
+    }
+
     public override var ownParameters: [(name: String, tensor: Tensor)] {
         (weight.map { [("weight", $0)] } ?? []) + (bias.map { [("bias", $0)] } ?? [])
     }

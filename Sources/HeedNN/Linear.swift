@@ -43,7 +43,6 @@ public final class Linear: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.rank >= 1 && x.shape[x.rank - 1] == inputCount,
                      "Linear: input of shape \(x.shape) does not end in \(inputCount)")
-        let y = x.matmul(weight.transposed())
-        return bias.map { y + $0 } ?? y
+        return x.linear(weight: weight, bias: bias)
     }
 }

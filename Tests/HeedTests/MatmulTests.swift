@@ -56,6 +56,45 @@ final class MatmulTests: XCTestCase {
         assertClose(q.matmul(k.transposed()), Reference.matmul(q, k.transposed()), atol: tolerance(8), "Q·Kᵀ")
     }
 
+    /// Few rows and many columns (a dense layer on one short sentence) split the columns of B
+    /// over the cores instead of the rows of A: every transpose combination, odd widths.
+    func testFewRowsSplitColumns() {
+        for (m, k, n) in [(1, 384, 1536), (3, 512, 1029), (12, 384, 1153)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = ta ? rand([k, m], UInt64(m + k)).transposed() : rand([m, k], UInt64(m + k))
+                let b = tb ? rand([n, k], UInt64(n)).transposed() : rand([k, n], UInt64(n))
+                XCTAssertGreaterThanOrEqual(n * k, gemmParallelBElements, "large enough to run on every core")
+                assertClose(a.matmul(b), Reference.matmul(a, b), rtol: 1e-5, atol: tolerance(k),
+                            "m=\(m) k=\(k) n=\(n) transA=\(ta) transB=\(tb)")
+            }
+        }
+    }
+
+    /// `linear` is x·Wᵀ + b in one op (bias rows first, then a β = 1 GEMM).
+    func testLinear() {
+        let x = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
+        let w = Tensor([1, 0, -1, 2, 1, 0], shape: [2, 3]), b = Tensor([10, 20])
+        assertClose(x.linear(weight: w, bias: b), [1 - 3 + 10, 2 + 2 + 20, 4 - 6 + 10, 8 + 5 + 20], "hand-computed")
+        for (shape, out) in [([5, 7], 9), ([2, 3, 17], 129), ([4, 1, 64], 1536), ([1, 384], 1536)] {
+            let x = rand(shape, UInt64(out)), w = rand([out, shape.last!], 7), b = rand([out], 8)
+            let expected = Reference.matmul(x.reshaped([-1, shape.last!]), w.transposed()) + b
+            assertClose(x.linear(weight: w, bias: b), expected.reshaped(Array(shape.dropLast()) + [out]),
+                        atol: tolerance(shape.last!), "linear \(shape) → \(out)")
+            assertClose(x.linear(weight: w), Reference.matmul(x.reshaped([-1, shape.last!]), w.transposed())
+                        .reshaped(Array(shape.dropLast()) + [out]), atol: tolerance(shape.last!), "no bias")
+        }
+        // A transposed (strided) input reaches BLAS as a transpose.
+        let xt = rand([6, 4], 30).transposed()
+        let w2 = rand([5, 6], 31), b2 = rand([5], 32)
+        assertClose(xt.linear(weight: w2, bias: b2), Reference.matmul(xt, w2.transposed()) + b2, atol: tolerance(6), "xᵀ")
+        gradCheck("linear", [rand([2, 3, 4], 33), rand([5, 4], 34), rand([5], 35)]) {
+            $0[0].linear(weight: $0[1], bias: $0[2])
+        }
+        gradCheck("linear, transposed input", [rand([4, 3], 36), rand([5, 4], 37), rand([5], 38)]) {
+            $0[0].transposed().linear(weight: $0[1], bias: $0[2])
+        }
+    }
+
     func testVectorOperands() {
         let m = rand([4, 3], 13), v = rand([3], 14), u = rand([4], 15)
         assertClose(m.matmul(v), Reference.matmul(m, v.reshaped([3, 1])).reshaped([4]), "matrix·vector")

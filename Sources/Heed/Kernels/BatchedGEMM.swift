@@ -69,6 +69,9 @@ let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 /// Below this many flops a GEMM runs on the calling thread: a thread hop costs ~5–10 µs,
 /// about 1 MFLOP of single-core SGEMM.
 let gemmParallelFlops = 2_000_000
+/// …or when a few-row product reads at least this many elements of B (1 MiB, ~50 µs of
+/// memory traffic on one core).
+let gemmParallelBElements = 1 << 18
 
 /// C[i] = α·op(A[i])·op(B[i]) + β·C[i] for every matrix i of a batch; C is row-major with
 /// leading dimension `ldc` and matrices `cStride` apart. OpenBLAS 0.3.21 has no batched GEMM,
@@ -106,6 +109,27 @@ func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOp
     }
     let flops = 2 * m * n * k * batch
     let workers = flops < gemmParallelFlops ? 1 : Parallel.workerCount
+    let cores = Parallel.workerCount
+    if cores > 1 && batch < cores && m < 16 * cores && n >= 64 * cores
+        && (flops >= gemmParallelFlops || n * k >= gemmParallelBElements) {
+        // Too few rows for a panel per core (a dense layer on one short sentence): split the
+        // columns instead. Such products are bound by reading B, not by flops, so they go
+        // parallel once B is large, and each core streams its half.
+        let bColumnStep = b.transposed ? b.ld : 1
+        let parts = (workers + batch - 1) / batch
+        Parallel.forRanges(batch * parts, grain: 1) { range in
+            for task in range {
+                let i = task / parts, p = task % parts
+                let c0 = p * n / parts, c1 = (p + 1) * n / parts
+                cblas_sgemm(CblasRowMajor, a.blasTrans, b.blasTrans,
+                            Int32(m), Int32(c1 - c0), Int32(k), alpha,
+                            a.pointer + a.batchOffsets[i], Int32(a.ld),
+                            b.pointer + b.batchOffsets[i] + c0 * bColumnStep, Int32(b.ld),
+                            beta, c + i * cStride + c0, Int32(ldc))
+            }
+        }
+        return
+    }
     // Row panels per matrix: enough tasks for every core, panels of at least 16 rows.
     let panels = batch >= workers ? 1 : Swift.min(Swift.max(1, m / 16), (workers + batch - 1) / batch)
     let tasks = batch * panels

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Why a model folder (a Hugging Face / sentence-transformers directory) cannot be used.
+/// Problems inside model.safetensors are `SafetensorsError`s and `CheckpointError`s, and the
+/// tokenizer's files give `TokenizerError`s; each names its file.
+public enum ModelFolderError: Error, CustomStringConvertible, Equatable {
+    /// A file the folder must have is not there (or is not a readable file).
+    case missingFile(String)
+    /// The file is there but is not the JSON we expect.
+    case malformed(file: String, reason: String)
+    /// Well-formed, but asks for something Heed does not implement.
+    case unsupported(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .missingFile(file): "\(file): no such file (is this a sentence-transformers model folder?)"
+        case let .malformed(file, reason): "\(file): \(reason)"
+        case let .unsupported(file, reason): "\(file): not supported: \(reason)"
+        }
+    }
+
+    /// Reads and decodes a JSON file of the folder, mapping every failure to a typed error
+    /// that names the file.
+    static func decode<T: Decodable>(_ type: T.Type, _ url: URL) throws(ModelFolderError) -> T {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw .missingFile(url.path) }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw .malformed(file: url.path, reason: "missing key '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw .malformed(file: url.path, reason: "'\(path)': \(context.debugDescription)")
+        } catch {
+            throw .malformed(file: url.path, reason: "not valid JSON")
+        }
+    }
+}
