@@ -26,6 +26,9 @@ struct BenchCase {
     /// Calls per timed run, for cases too short to time one call reliably (< ~1 ms); the
     /// report gives times per call.
     var callsPerRun = 1
+    /// Texts (or other items) one call processes, for a throughput in items/s; nil for
+    /// cases measured in FLOPs only.
+    var items: Int? = nil
     /// Cases with the same key and path "naive" are this case's baseline for the speed-up.
     var baselineKey: String { "\(group)|\(shape)|\(causal)|\(pass.rawValue)" }
     /// Allocates the inputs (outside the timing) and returns the timed body.
@@ -52,6 +55,8 @@ struct Measured {
     var gflops: Double { bench.flops / median / 1e9 }
     /// From the fastest run.
     var bestGflops: Double { bench.flops / min / 1e9 }
+    /// Items per second from the median time (cases with `items`).
+    var itemsPerSecond: Double? { bench.items.map { Double($0) / median } }
 }
 
 extension Array where Element == Double {

@@ -27,11 +27,14 @@ struct HeedBench: ParsableCommand {
     @Flag(help: "A seconds-long subset (CI): S1 attention, small matmuls, the layers, one GEMM-threading shape.")
     var quick = false
 
-    @Flag(help: "Also run the attention shapes through PyTorch's scaled_dot_product_attention (2 threads) when `import torch` works.")
+    @Flag(help: "Also run the attention shapes through PyTorch's scaled_dot_product_attention, and the embedding texts through sentence-transformers (2 threads), when the Python can import them.")
     var peers = false
 
     @Option(help: "The Python for --peers.")
     var python = ProcessInfo.processInfo.environment["HEED_BENCH_PYTHON"] ?? "python3"
+
+    @Option(help: "The all-MiniLM-L6-v2 folder for the embedding cases (default: $HEED_MINILM_DIR, else models/all-MiniLM-L6-v2).")
+    var model: String?
 
     @Option(help: "Timed runs per case, at least (after one warm-up).")
     var runs = 5
@@ -45,6 +48,7 @@ struct HeedBench: ParsableCommand {
 
     func run() throws {
         let started = seconds()
+        if let model { EmbeddingBench.modelDirectory = model }
         let policy = RunPolicy(minRuns: runs, minGroupSeconds: quick ? 0.2 : 1.0, maxRuns: quick ? 10 : 25)
         let plan = Plan(quick: quick)
         let terms = filter.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
@@ -84,6 +88,14 @@ struct HeedBench: ParsableCommand {
             }
             session.peers = Peers.run(python: python, shapes: shapes, policy: policy, threads: Parallel.workerCount)
             session.fillPeerRatios()
+            if session.measured.contains(where: { $0.bench.group == "embed" }) {
+                log("peers: sentence-transformers via \(python)")
+                let keys = Set(session.measured.map(\.bench.name))
+                session.embedPeers = EmbedPeers.run(python: python, modelDirectory: EmbeddingBench.modelDirectory,
+                                                    workloads: EmbeddingBench.workloads(quick: quick).filter { keys.contains("embed/\($0.key)") },
+                                                    policy: policy, threads: Parallel.workerCount)
+                session.fillEmbedPeerRatios()
+            }
         }
         let end = measure(plan.peakGroup(end: true))
         session.measured += end
@@ -99,6 +111,7 @@ struct HeedBench: ParsableCommand {
             let t = TableReport.table(session, group: group)
             if !t.isEmpty { print(t) }
         }
+        print(TableReport.embedTable(session))
         print(TableReport.threadingRatios(session))
         print(TableReport.skipped())
         print(TableReport.targets(session.targetChecks()))

@@ -12,7 +12,7 @@ struct JSONCase: Encodable {
     enum Key: String, CodingKey {
         case name, group, shape, n, path, causal, pass, runs, calls_per_run, warmup_s
         case median_s, min_s, max_s, times_s, flops, gflops, best_gflops, percent_of_peak, speedup_vs_naive
-        case peak_tensor_bytes, peak_rss_bytes, cpu_cores_used
+        case peak_tensor_bytes, peak_rss_bytes, cpu_cores_used, items_per_call, items_per_s
     }
 
     func encode(to encoder: Encoder) throws {
@@ -40,6 +40,8 @@ struct JSONCase: Encodable {
         try c.encode(m.peakTensorBytes, forKey: .peak_tensor_bytes)
         try c.encode(m.peakRSSBytes, forKey: .peak_rss_bytes)
         try c.encode(m.coresUsed, forKey: .cpu_cores_used)
+        try c.encode(b.items, forKey: .items_per_call)
+        try c.encode(m.itemsPerSecond, forKey: .items_per_s)
     }
 }
 
@@ -49,7 +51,7 @@ struct JSONReport: Encodable {
 
     enum Key: String, CodingKey {
         case schema, generated, quick, duration_s, machine, sgemm_peak_gflops, sgemm_peak_gflops_start,
-             sgemm_peak_gflops_end, load_warning, method, flop_formulas, cases, skipped, targets, peers
+             sgemm_peak_gflops_end, load_warning, method, flop_formulas, cases, skipped, targets, peers, embedding_peers
     }
 
     func encode(to encoder: Encoder) throws {
@@ -70,6 +72,7 @@ struct JSONReport: Encodable {
             "gflops": "flops / median_s; best_gflops = flops / min_s",
             "sgemm_peak_gflops": "best (min-time) 2048³ cblas_sgemm run of the session on OpenBLAS's threads, measured at the start and at the end",
             "percent_of_peak": "gflops / sgemm_peak_gflops × 100",
+            "items_per_s": "texts per second from the median (embedding cases; items_per_call texts a call), null elsewhere",
             "speedup_vs_naive": "median of the naive case with the same shape, mask and pass / this median; null without one",
             "peak_tensor_bytes": "Heed's allocator (MemoryStats): the case's inputs plus the most bytes alive during any run beyond those alive when it started; naive cases' [Float]/[Double] arrays are not counted",
             "peak_rss_bytes": session.machine.rssPeakResettable
@@ -82,6 +85,7 @@ struct JSONReport: Encodable {
         try c.encode(skippedCases.map { ["name": $0.name, "reason": $0.reason] }, forKey: .skipped)
         try c.encode(session.targetChecks(), forKey: .targets)
         try c.encode(session.peers, forKey: .peers)
+        try c.encode(session.embedPeers, forKey: .embedding_peers)
     }
 
     func write(to path: String) throws {

@@ -41,6 +41,8 @@ struct Plan {
 
         for c in layerCases() { g.append([c]) }
         g.append(trainingCases())
+        // One case per group: each embeds its own texts, nothing to compare inside a group.
+        for c in EmbeddingBench.cases(quick: quick) { g.append([c]) }
 
         let threading: [GemmShape] = quick
             ? [GemmShape(m: 256, n: 256, k: 64, batch: 32, transB: true)]

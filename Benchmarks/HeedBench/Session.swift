@@ -9,6 +9,7 @@ struct Session {
     var peakStart: Double = .nan
     var peakEnd: Double = .nan
     var peers: PeerReport? = nil
+    var embedPeers: EmbedPeerReport? = nil
     var seconds: Double = 0
     var quick = false
 
@@ -36,4 +37,5 @@ let flopFormulas: [(String, String)] = [
     ("attention forward+backward", "3 × forward (the backward's four products are twice the forward's two; recomputation is not counted)"),
     ("MultiHeadAttention", "8·B·N·E² (four projections) + 4·B·N²·E (attention); forward+backward 3×"),
     ("AdditiveAttentionPooling", "2·B·N·(in·hidden + hidden + in); forward+backward 3×"),
+    ("sentence embedding", "per text of n tokens, layers × (2·n·(4h² + 2h·f) + 4·n²·h): GEMMs and attention products of the real tokens, padding excluded"),
 ]

@@ -97,7 +97,36 @@ enum TableReport {
     }
 
     static func skipped() -> String {
-        "\n== not measured yet\n" + skippedCases.map { "  \($0.name): skipped: \($0.reason)" }.joined(separator: "\n")
+        let s = skippedCases
+        return s.isEmpty ? "" : "\n== not measured\n" + s.map { "  \($0.name): skipped: \($0.reason)" }.joined(separator: "\n")
+    }
+
+    /// The embedding cases: texts per second, and sentence-transformers' in the same run.
+    static func embedTable(_ s: Session) -> String {
+        let rows = s.measured.filter { $0.bench.group == "embed" }
+        guard !rows.isEmpty else { return "" }
+        let peers = s.embedPeers?.status == "ran" ? s.embedPeers : nil
+        var cells = [["workload", "median ms", "min ms", "max ms", "runs", "texts/s", "GFLOP/s", "% peak", "tensor MiB", "RSS MiB", "cores"]
+                     + (peers == nil ? [] : ["sentence-transformers texts/s", "Heed ÷ s-t"])]
+        for m in rows {
+            var row = [m.bench.shape, ms(m.median), ms(m.min), ms(m.max),
+                       "\(m.times.count)" + (m.bench.callsPerRun > 1 ? "×\(m.bench.callsPerRun)" : ""),
+                       String(format: "%.1f", m.itemsPerSecond ?? .nan), String(format: "%.1f", m.gflops),
+                       s.percentOfPeak(m).map { String(format: "%.0f%%", $0) } ?? "—",
+                       mib(m.peakTensorBytes), m.peakRSSBytes.map(mib) ?? "—", String(format: "%.2f", m.coresUsed)]
+            if let peers {
+                let p = peers.cases.first { "embed/\($0.key)" == m.bench.name }
+                row += [p.map { String(format: "%.1f", $0.itemsPerS) } ?? "—", p?.heedOverPeer.map { String(format: "%.2f", $0) } ?? "—"]
+            }
+            cells.append(row)
+        }
+        var title = "\n== sentence embeddings, all-MiniLM-L6-v2 (\(EmbeddingBench.modelDirectory)), end to end: tokenize, BERT, pool, normalise"
+        if let p = s.embedPeers {
+            title += p.status == "ran"
+                ? "\n   peers: sentence-transformers \(p.versions?["sentence_transformers"] ?? "?"), torch \(p.versions?["torch"] ?? "?"), \(p.threads ?? 0) threads, same texts, same run (> 1: Heed faster)"
+                : "\n   peers: \(p.status)"
+        }
+        return title + "\n" + format(cells, leftColumns: 1)
     }
 
     static func ms(_ t: Double) -> String {

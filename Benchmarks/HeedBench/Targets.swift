@@ -71,6 +71,23 @@ extension Session {
                 }
             }
         }
+        // Embeddings (issue 7): at least sentence-transformers' throughput in this run (with
+        // --peers), else the issue's figures for it on this machine; one sentence under 10 ms.
+        let issueFigures = ["short/b32": 335.0, "passages-256/b16": 25.0]
+        for (key, figure) in issueFigures.sorted(by: { $0.key > $1.key }) {
+            guard let heed = find("embed/\(key)"), let rate = heed.itemsPerSecond else { continue }
+            if let peer = embedPeers?.cases.first(where: { $0.key == key }) {
+                check("embed \(key), Heed ÷ sentence-transformers texts/s (same run)", rate / peer.itemsPerS, "≥", 1, "×",
+                      String(format: "%.1f vs %.1f texts/s", rate, peer.itemsPerS))
+            } else {
+                check("embed \(key), Heed ÷ sentence-transformers texts/s (the issue's figure; no --peers)", rate / figure, "≥", 1, "×",
+                      String(format: "%.1f vs %.0f texts/s", rate, figure))
+            }
+        }
+        if let single = find("embed/single") {
+            check("embed one sentence, latency", single.median * 1e3, "<", 10, "ms",
+                  String(format: "median of %d×%d calls, min %.2f ms", single.times.count, single.bench.callsPerRun, single.min * 1e3))
+        }
         return out
     }
 }

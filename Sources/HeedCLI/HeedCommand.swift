@@ -4,6 +4,6 @@ import ArgumentParser
 struct HeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heed",
-        abstract: "Heed: train and compare attention models on Fashion-MNIST.",
-        subcommands: [Train.self, Eval.self, Experiment.self])
+        abstract: "Heed: train and compare attention models on Fashion-MNIST; sentence embeddings with a pretrained BERT.",
+        subcommands: [Train.self, Eval.self, Experiment.self, Embed.self, Similarity.self])
 }

@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import Heed
+import HeedNN
+
+/// Where the model folder is when --model is not given.
+let defaultModelDirectory = ProcessInfo.processInfo.environment["HEED_MINILM_DIR"] ?? "models/all-MiniLM-L6-v2"
+
+struct Embed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sentence embeddings from a sentence-transformers BERT folder (e.g. all-MiniLM-L6-v2).",
+        discussion: """
+        Reads one text per line (or, with --jsonl, one JSON object with a "text" field per line) \
+        from FILE or stdin and writes one JSON line per text: {"text": ..., "embedding": [...]}, \
+        or {"text": ..., "input_ids": [...]} with --tokens. Lines that are not valid UTF-8 (or not \
+        such JSON) are reported on stderr and skipped; the exit status is then 1.
+        """)
+
+    @Option(help: "The model folder (modules.json, config.json, model.safetensors, vocab.txt, …).")
+    var model = defaultModelDirectory
+    @Argument(help: "Input file; stdin when omitted or '-'.") var file: String?
+    @Flag(help: "Read JSON lines with a \"text\" field (a text may then hold newlines or nothing).") var jsonl = false
+    @Flag(help: "Write the token ids instead of embeddings.") var tokens = false
+    @Option(help: "Texts per forward pass.") var batchSize = 32
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+    }
+
+    func run() throws {
+        let embedder = try SentenceEmbedder(contentsOf: URL(fileURLWithPath: model))
+        let input: LineReader
+        if let file, file != "-" {
+            guard let reader = LineReader(path: file) else { throw ValidationError("\(file): cannot open for reading") }
+            input = reader
+        } else {
+            input = LineReader(fileDescriptor: 0)
+        }
+        let source = file ?? "stdin"
+        var rejected = 0
+        // Texts go through in chunks so memory stays bounded on any input, and sorting by
+        // length (inside `embed`) still has many texts to group.
+        let chunkSize = max(1024, 32 * batchSize)
+        var texts: [String] = []
+        func flush() {
+            guard !texts.isEmpty else { return }
+            let ids = embedder.encode(texts)
+            var out = ""
+            if tokens {
+                for (text, row) in zip(texts, ids) {
+                    out += "{\"text\":" + jsonString(text) + ",\"input_ids\":[" + row.map(String.init).joined(separator: ",") + "]}\n"
+                }
+            } else {
+                let e = embedder.embed(tokenIDs: ids, batchSize: batchSize)
+                let d = embedder.dimension
+                e.withUnsafeBufferPointer { e in
+                    for (i, text) in texts.enumerated() {
+                        out += "{\"text\":" + jsonString(text) + ",\"embedding\":["
+                        out += (0..<d).map { e[i * d + $0].description }.joined(separator: ",") + "]}\n"
+                    }
+                }
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+            texts.removeAll(keepingCapacity: true)
+        }
+        while let (number, bytes) = try input.next() {
+            guard let line = String(validating: bytes, as: UTF8.self) else {
+                warn("\(source):\(number): not valid UTF-8, skipped")
+                rejected += 1
+                continue
+            }
+            if jsonl {
+                if line.allSatisfy(\.isWhitespace) { continue }
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let text = object["text"] as? String else {
+                    warn("\(source):\(number): not a JSON object with a string \"text\", skipped")
+                    rejected += 1
+                    continue
+                }
+                texts.append(text)
+            } else {
+                texts.append(line)
+            }
+            if texts.count >= chunkSize { flush() }
+        }
+        flush()
+        if rejected > 0 {
+            warn("\(source): \(rejected) line\(rejected == 1 ? "" : "s") skipped")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Similarity: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cosine similarity of two texts' sentence embeddings.")
+
+    @Option(help: "The model folder (modules.json, config.json, model.safetensors, vocab.txt, …).")
+    var model = defaultModelDirectory
+    @Argument(help: "The first text.") var a: String
+    @Argument(help: "The second text.") var b: String
+
+    func run() throws {
+        let embedder = try SentenceEmbedder(contentsOf: URL(fileURLWithPath: model))
+        let e = embedder.embed([a, b])
+        print(String(format: "%.6f", cosineSimilarity(e.select(axis: 0, 0).scalars, e.select(axis: 0, 1).scalars)))
+    }
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("heed: \(message)\n".utf8))
+}
+
+/// `s` as a JSON string literal: quotes, backslashes and control characters escaped, the rest
+/// (any Unicode) written as UTF-8, as JSON allows.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
+}
+
+/// Lines of a file descriptor as raw bytes (without the "\n", and without a "\r" before it),
+/// numbered from 1, read in blocks: UTF-8 is validated per line by the caller, so one bad
+/// line cannot take the rest of the input with it. A last line without "\n" counts; an empty
+/// input has no lines.
+final class LineReader {
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var eof = false
+    private var number = 0
+
+    init(fileDescriptor: Int32) { fd = fileDescriptor; ownsDescriptor = false }
+
+    init?(path: String) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        self.fd = fd
+        ownsDescriptor = true
+    }
+
+    deinit { if ownsDescriptor { close(fd) } }
+
+    struct ReadError: Error, CustomStringConvertible {
+        let errno: Int32
+        var description: String { "reading input: \(String(cString: strerror(errno)))" }
+    }
+
+    func next() throws -> (Int, ArraySlice<UInt8>)? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                var end = newline
+                if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let line = buffer[start..<end]
+                start = newline + 1
+                number += 1
+                return (number, line)
+            }
+            if eof {
+                guard start < buffer.count else { return nil }
+                let line = buffer[start...]
+                start = buffer.count
+                number += 1
+                return (number, line)
+            }
+            if start > 0 { buffer.removeSubrange(0..<start); start = 0 }
+            var block = [UInt8](repeating: 0, count: 1 << 16)
+            let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ReadError(errno: errno)
+            }
+            if n == 0 { eof = true } else { buffer += block[0..<n] }
+        }
+    }
+}
