@@ -5,8 +5,9 @@
 # OpenBLAS (cblas.h, libopenblas), LAPACKE (lapacke.h), zlib (zlib.h, libz: HeedNN reads gzipped
 # datasets) and pkg-config, which Package.swift uses to find their headers and libraries; and
 # Fashion-MNIST (/usr/share/datasets/fashion-mnist), which `heed` trains on and the trainer's
-# tests read (they skip without it, so CI must have it to test anything real).
-DEB_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev pkg-config dataset-fashion-mnist
+# tests read (they skip without it, so CI must have it to test anything real); python3, which
+# fetches all-MiniLM-L6-v2 (tools/fetch-minilm.py, standard library only) and checks CI's output.
+DEB_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev pkg-config dataset-fashion-mnist python3
 
 SWIFT ?= swift
 
