@@ -244,6 +244,28 @@ final class UnaryTests: XCTestCase {
         assertClose(y.grad!, expectedTanh, rtol: 1e-5, atol: 1e-6, "gelu tanh'")
     }
 
+    func testGeluErfDerivativeOnADenseGrid() {
+        // Φ(x) + xφ(x) on 20k points over [−12, 12], against Double. The two terms have opposite
+        // signs for x < 0 (the derivative crosses 0 near x = −0.75), so the error is bounded
+        // against |Φ| + |xφ|, not the result: Φ = erfc(−x/√2)/2 carries verfc's 3 ulp plus the
+        // rounded argument (relative error amplified by ≈ x² in the left tail); φ = e^{−x²/2}
+        // carries vexp's 2 ulp plus the rounded −x²/2 (x²/2 · 2⁻²⁴ relative, twice); each
+        // product and the sum add half an ulp. Budget: (8 + 2x²) · 2⁻²⁴ of |Φ| + |xφ|.
+        let xs = VectorMathTests.grid(-12, 12, 20_001)
+        let x = Tensor(xs).requiringGrad()
+        x.gelu().sum().backward()
+        let g = x.grad!.scalars
+        var worst = (ratio: 0.0, at: Float.nan)
+        for (i, xf) in xs.enumerated() {
+            let v = Double(xf)
+            let cdf = 0.5 * Glibc.erfc(-v / 2.0.squareRoot()), xpdf = v * Glibc.exp(-v * v / 2) / (2 * Double.pi).squareRoot()
+            let scale = Swift.max(cdf + Swift.abs(xpdf), Double(Float.leastNormalMagnitude))
+            let ratio = Swift.abs(Double(g[i]) - (cdf + xpdf)) / (scale * 0x1p-24 * (8 + 2 * v * v))
+            if !(ratio <= worst.ratio) { worst = (ratio, xf) }
+        }
+        XCTAssertLessThanOrEqual(worst.ratio, 1, "gelu': worst at x = \(worst.at) (\(worst.ratio) of the budget)")
+    }
+
     func testReluAndAbsGradientIsZeroAtZero() {
         // PyTorch's convention: relu'(0) = 0 and abs'(0) = sign(0) = 0, also for −0.
         let x = Tensor([0, -0.0, 2, -2]).requiringGrad()

@@ -33,7 +33,7 @@ struct ReluF: UnaryFunction {
 struct StepF: UnaryFunction {   // 1 where x > 0: relu's derivative
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { SIMD16<Float>().replacing(with: 1, where: x .> 0) }
 }
-/// Logs and erf have no vector polynomial here yet: glibc per lane (≈3 ns/element, correctly rounded).
+/// Logs have no vector polynomial here yet: glibc per lane (≈3 ns/element, correctly rounded).
 struct LogF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         var r = SIMD16<Float>(); for i in 0..<16 { r[i] = logf(x[i]) }; return r
@@ -44,16 +44,15 @@ struct LogF: UnaryFunction {
 /// significant digit, x < −5.5 gave 0), while erfc of a positive argument keeps full precision.
 struct GeluErfF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        var e = SIMD16<Float>(); for i in 0..<16 { e[i] = erfcf(x[i] * -0.70710678118654752) }
-        return 0.5 * x * e
+        0.5 * x * verfc(x * -0.70710678118654752)
     }
 }
-/// d/dx GELU(x) = Φ(x) + x·φ(x).
+/// d/dx GELU(x) = Φ(x) + x·φ(x), with Φ(x) = erfc(−x/√2)/2 for the same reason as the forward:
+/// 1 + erf(x/√2) would cancel in the left tail, where both terms are tiny.
 struct GeluErfGradF: UnaryFunction {
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        var e = SIMD16<Float>(); for i in 0..<16 { e[i] = erff(x[i] * 0.70710678118654752) }
         let pdf = vexp(-0.5 * x * x) * 0.3989422804014327
-        return 0.5 * (1 + e) + x * pdf
+        return 0.5 * verfc(x * -0.70710678118654752) + x * pdf
     }
 }
 /// GELU, tanh form (GPT-2, BERT-original): x/2·(1 + tanh(√(2/π)(x + 0.044715x³))),
