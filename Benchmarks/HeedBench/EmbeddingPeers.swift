@@ -60,20 +60,9 @@ enum EmbedPeers {
             "min_runs": policy.minRuns, "max_runs": policy.maxRuns, "min_seconds": policy.minGroupSeconds,
             "workloads": workloads.map { ["key": $0.key, "texts": $0.texts, "batch_size": $0.batchSize, "calls": $0.callsPerRun] },
         ]
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("heed-bench-embed-peers-\(getpid()).py")
-        defer { try? FileManager.default.removeItem(at: script) }
-        do {
-            try pythonScript.write(to: script, atomically: true, encoding: .utf8)
-            let r = Peers.shell(python, [script.path], input: try JSONSerialization.data(withJSONObject: request), passStderr: true)
-            guard r.status == 0 else {
-                report.status = "failed: \(python) exited \(r.status) (its error is above)"
-                return report
-            }
-            report.cases = try JSONDecoder().decode([EmbedPeerCase].self, from: Data(r.out.utf8))
-            report.status = "ran"
-        } catch {
-            report.status = "failed: \(error)"
-        }
+        let (cases, status) = Peers.runScript(python, pythonScript, name: "embed-peers", request: request, as: [EmbedPeerCase].self)
+        report.cases = cases ?? []
+        report.status = status
         return report
     }
 

@@ -57,22 +57,27 @@ enum Peers {
             "min_runs": policy.minRuns, "max_runs": policy.maxRuns, "min_seconds": policy.minGroupSeconds / 4,
             "threads": threads, "slow_seconds": 4.0,
         ]
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("heed-bench-peers-\(getpid()).py")
+        let (cases, status) = runScript(python, pythonScript, name: "peers", request: request, as: [PeerCase].self)
+        report.cases = cases ?? []
+        report.status = status
+        return report
+    }
+
+    /// Writes `source` to a temporary file and runs it with `python`, the request as JSON on its
+    /// stdin and its progress lines on our stderr; decodes its stdout as `T`. Returns the value
+    /// (nil on failure) and the report's status: "ran", or what failed.
+    static func runScript<T: Decodable>(_ python: String, _ source: String, name: String, request: [String: Any],
+                                        as type: T.Type) -> (T?, String) {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("heed-bench-\(name)-\(getpid()).py")
         defer { try? FileManager.default.removeItem(at: script) }
         do {
-            try pythonScript.write(to: script, atomically: true, encoding: .utf8)
-            let input = try JSONSerialization.data(withJSONObject: request)
-            let r = shell(python, [script.path], input: input, passStderr: true)
-            guard r.status == 0 else {
-                report.status = "failed: \(python) exited \(r.status) (its error is above)"
-                return report
-            }
-            report.cases = try JSONDecoder().decode([PeerCase].self, from: Data(r.out.utf8))
-            report.status = "ran"
+            try source.write(to: script, atomically: true, encoding: .utf8)
+            let r = shell(python, [script.path], input: try JSONSerialization.data(withJSONObject: request), passStderr: true)
+            guard r.status == 0 else { return (nil, "failed: \(python) exited \(r.status) (its error is above)") }
+            return (try JSONDecoder().decode(T.self, from: Data(r.out.utf8)), "ran")
         } catch {
-            report.status = "failed: \(error)"
+            return (nil, "failed: \(error)")
         }
-        return report
     }
 
     /// Runs `executable` (looked up in PATH) with `arguments`, feeding `input` on stdin; its

@@ -48,14 +48,14 @@ struct Embed: ParsableCommand {
             var out = ""
             if tokens {
                 for (text, row) in zip(texts, ids) {
-                    out += "{\"text\":" + jsonString(text) + ",\"input_ids\":[" + row.map(String.init).joined(separator: ",") + "]}\n"
+                    out += "{\"text\":" + jsonStringLiteral(text) + ",\"input_ids\":[" + row.map(String.init).joined(separator: ",") + "]}\n"
                 }
             } else {
                 let e = embedder.embed(tokenIDs: ids, batchSize: batchSize)
                 let d = embedder.dimension
                 e.withUnsafeBufferPointer { e in
                     for (i, text) in texts.enumerated() {
-                        out += "{\"text\":" + jsonString(text) + ",\"embedding\":["
+                        out += "{\"text\":" + jsonStringLiteral(text) + ",\"embedding\":["
                         out += (0..<d).map { e[i * d + $0].description }.joined(separator: ",") + "]}\n"
                     }
                 }
@@ -108,24 +108,6 @@ struct Similarity: ParsableCommand {
 
 func warn(_ message: String) {
     FileHandle.standardError.write(Data("heed: \(message)\n".utf8))
-}
-
-/// `s` as a JSON string literal: quotes, backslashes and control characters escaped, the rest
-/// (any Unicode) written as UTF-8, as JSON allows.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
 }
 
 /// Lines of a file descriptor as raw bytes (without the "\n", and without a "\r" before it),

@@ -200,3 +200,26 @@ struct JSONParser {
         }
     }
 }
+
+/// `s` as a JSON string literal: quotes, backslashes and control characters escaped (the short
+/// forms where JSON has them); everything else, non-ASCII included, written as UTF-8, as JSON
+/// allows. Safetensors headers and `heed embed`'s JSON lines are written with it.
+public func jsonStringLiteral(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{08}": out += "\\b"
+        case "\u{0C}": out += "\\f"
+        case _ where u.value < 0x20:
+            let hex = String(u.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
+}

@@ -76,13 +76,13 @@ extension SafetensorsFile {
         var members: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            members.append(jsonString("__metadata__") + ":{"
-                           + pairs.map { jsonString($0.key) + ":" + jsonString($0.value) }.joined(separator: ",") + "}")
+            members.append(jsonStringLiteral("__metadata__") + ":{"
+                           + pairs.map { jsonStringLiteral($0.key) + ":" + jsonStringLiteral($0.value) }.joined(separator: ",") + "}")
         }
         var offset = 0
         for (name, shape) in entries {
             let end = offset + 4 * shape.reduce(1, *)
-            members.append(jsonString(name) + ":{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"F32\",\"shape\":["
+            members.append(jsonStringLiteral(name) + ":{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"F32\",\"shape\":["
                            + shape.map(String.init).joined(separator: ",") + "]}")
             offset = end
         }
@@ -91,28 +91,6 @@ extension SafetensorsFile {
         var bytes: [UInt8] = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(json.count) >> (8 * $0)) }
         bytes += json
         return bytes
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped (the short
-    /// forms where JSON has them); everything else, non-ASCII included, written as UTF-8.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 
     /// Writes every byte, retrying short writes and interrupted calls; returns errno on failure.
