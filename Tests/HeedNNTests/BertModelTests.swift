@@ -71,6 +71,31 @@ final class BertModelTests: XCTestCase {
         }
     }
 
+    /// Without a graph Q, K and V come from one fused GEMM over a buffer that `query`, `key` and
+    /// `value` view: both paths agree, and an in-place update of a projection (as an optimizer
+    /// step, or loading) is what the fused path uses next.
+    func testFusedProjectionMatchesSeparateAndSeesUpdates() {
+        let config = BertConfig(vocabularySize: 30, hiddenSize: 16, layerCount: 2, headCount: 4,
+                                intermediateSize: 24, maxPositions: 8, hiddenDropout: 0, attentionDropout: 0)
+        let model = BertModel(config: config, seed: 5)
+        model.eval()
+        let ids = [2, 7, 9, 4, 11, 3, 0, 0], mask = Tensor([1, 1, 1, 1, 1, 1, 0, 0], shape: [2, 4])
+        func both() -> (fused: Tensor, separate: Tensor) {
+            (noGrad { model(ids: ids, batch: 2, length: 4, attentionMask: mask) },
+             model(ids: ids, batch: 2, length: 4, attentionMask: mask).detach())
+        }
+        var (fused, separate) = both()
+        assertClose(fused, separate, rtol: 1e-5, atol: 1e-5, "fused vs separate projections")
+        let before = fused.scalars
+        noGrad {
+            model.layers[1].key.weight += Tensor.ones([16, 16]) * 0.1
+            model.layers[0].value.bias! -= Tensor.ones([16]) * 0.2
+        }
+        (fused, separate) = both()
+        assertClose(fused, separate, rtol: 1e-5, atol: 1e-5, "after in-place updates")
+        XCTAssertNotEqual(fused.scalars, before, "the updates must change the output")
+    }
+
     func testLoadingErrorsNameTheFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("heed-bert-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
