@@ -107,9 +107,12 @@ final class SentenceEmbedderTests: XCTestCase {
              {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]
             """)
         XCTAssertTrue(loadError().contains("sentence_bert_config.json: no such file"), loadError())
-        for name in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json"] {
+        try write("sentence_bert_config.json", "{\"max_seq_length\": 1}")
+        for name in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
             try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name), withDestinationURL: model.appendingPathComponent(name))
         }
+        XCTAssertTrue(loadError().contains("sentence_bert_config.json: max_seq_length 1 leaves no room"), loadError())
+        try write("sentence_bert_config.json", "{\"max_seq_length\": 128, \"do_lower_case\": false}")
         XCTAssertTrue(loadError().contains("1_Pooling/config.json: no such file"), loadError())
         try write("1_Pooling/config.json", "{\"pooling_mode_mean_tokens\": false}")
         XCTAssertTrue(loadError().contains("1_Pooling/config.json: no pooling mode is enabled"), loadError())
@@ -118,6 +121,7 @@ final class SentenceEmbedderTests: XCTestCase {
         try write("1_Pooling/config.json", "{\"pooling_mode_mean_tokens\": true, \"pooling_mode_cls_token\": true}")
         let embedder = try SentenceEmbedder(contentsOf: dir)
         XCTAssertEqual(embedder.dimension, 768)
+        XCTAssertEqual(embedder.tokenizer.maxLength, 128)
         XCTAssertFalse(embedder.normalizes)
     }
 }

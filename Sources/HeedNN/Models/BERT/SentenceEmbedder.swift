@@ -29,10 +29,15 @@ public final class SentenceEmbedder {
             throw unsupported("modules \(kinds) (Heed runs Transformer, Pooling and an optional Normalize)")
         }
         let encoderDirectory = modules[0].path.isEmpty ? directory : directory.appendingPathComponent(modules[0].path)
-        let settings = try ModelFolderError.decode(SentenceBertConfig.self,
-                                                   encoderDirectory.appendingPathComponent("sentence_bert_config.json"))
+        let settingsURL = encoderDirectory.appendingPathComponent("sentence_bert_config.json")
+        let settings = try ModelFolderError.decode(SentenceBertConfig.self, settingsURL)
         model = try BertModel(contentsOf: encoderDirectory)
+        // As sentence-transformers: max_seq_length, never past the position embeddings.
         let maxLength = min(settings.max_seq_length ?? model.config.maxPositions, model.config.maxPositions)
+        guard maxLength >= 2 else {
+            throw ModelFolderError.malformed(file: settingsURL.path,
+                                             reason: "max_seq_length \(maxLength) leaves no room for [CLS] and [SEP]")
+        }
         tokenizer = try BertTokenizer(modelDirectory: encoderDirectory, maxLength: maxLength)
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {
             throw ModelFolderError.malformed(file: encoderDirectory.appendingPathComponent("vocab.txt").path,
