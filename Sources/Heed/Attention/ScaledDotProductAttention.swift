@@ -13,8 +13,9 @@ public enum AttentionMask {
 
 /// How attention is computed.
 public enum AttentionPath: Sendable {
-    /// Materialised when the [B, H, Nq, Nk] weights fit `Attention.materializedBudgetBytes`,
-    /// tiled otherwise.
+    /// Materialised when a backward will follow and the [B, H, Nq, Nk] weights fit
+    /// `Attention.materializedBudgetBytes`; tiled otherwise (and always for a forward whose
+    /// graph is not recorded, which would never read the weights again).
     case automatic
     /// Keeps the full weight matrix for the backward (no recomputation), O(B·H·N²) memory.
     case materialized
@@ -100,8 +101,11 @@ func attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask?, 
         dropout: dropout, seed: seed)
 
     let weightBytes = bsz * heads * nq * nk * MemoryLayout<Float>.stride
+    // Forward only (inference), the weights would be written and never read again: the tiled
+    // path is as fast or faster there (BERT's [16, 12, 256, 32]: 14.5 against 15.9 ms).
+    let backward = GradMode.isEnabled && (query.requiresGrad || key.requiresGrad || value.requiresGrad)
     let materialize = keepWeights || path == .materialized
-        || (path == .automatic && weightBytes <= Attention.materializedBudgetBytes)
+        || (path == .automatic && backward && weightBytes <= Attention.materializedBudgetBytes)
     // Output stored as [B, Nq, H, dv] and returned as a [B, H, Nq, dv] view: merging heads
     // afterwards (MultiHeadAttention) is then a free reshape.
     let out = Tensor(uninitializedShape: [bsz, nq, heads, dv]).permuted([0, 2, 1, 3])
