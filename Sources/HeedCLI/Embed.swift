@@ -118,7 +118,9 @@ final class LineReader {
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
-    private var start = 0
+    /// The current line starts here; bytes before `scanned` hold no "\n".
+    private var start = 0, scanned = 0
+    private var block = [UInt8](repeating: 0, count: 1 << 16)
     private var eof = false
     private var number = 0
 
@@ -140,14 +142,16 @@ final class LineReader {
 
     func next() throws -> (Int, ArraySlice<UInt8>)? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = buffer[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
                 var end = newline
                 if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
                 let line = buffer[start..<end]
                 start = newline + 1
+                scanned = start
                 number += 1
                 return (number, line)
             }
+            scanned = buffer.count
             if eof {
                 guard start < buffer.count else { return nil }
                 let line = buffer[start...]
@@ -155,8 +159,7 @@ final class LineReader {
                 number += 1
                 return (number, line)
             }
-            if start > 0 { buffer.removeSubrange(0..<start); start = 0 }
-            var block = [UInt8](repeating: 0, count: 1 << 16)
+            if start > 0 { buffer.removeSubrange(0..<start); scanned -= start; start = 0 }
             let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -10,7 +10,7 @@ public enum Parallel {
     /// threads; a single call on the current thread when `count < 2 * grain`.
     /// `grain` is the least work per thread worth a thread hop (~5 µs here).
     @inline(__always)
-    static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    public static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         let workers = min(workerCount, count / max(grain, 1))
         if workers <= 1 {
             if count > 0 { body(0..<count) }

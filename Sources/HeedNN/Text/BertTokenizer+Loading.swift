@@ -138,12 +138,8 @@ extension BertTokenizer {
         let text = try readUTF8(url)
         do {
             return try JSONDecoder().decode(T.self, from: Data(text.utf8))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
-                let DecodingError.keyNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw TokenizerError.malformedJSON(path: url.path, reason: "\(key): \(context.debugDescription)")
         } catch {
-            throw TokenizerError.malformedJSON(path: url.path, reason: "\(error)")
+            throw TokenizerError.malformedJSON(path: url.path, reason: jsonDecodingFailure(error))
         }
     }
 }

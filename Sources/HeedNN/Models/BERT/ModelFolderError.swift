@@ -26,13 +26,22 @@ public enum ModelFolderError: Error, CustomStringConvertible, Equatable {
         do { data = try Data(contentsOf: url) } catch { throw .missingFile(url.path) }
         do {
             return try JSONDecoder().decode(T.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw .malformed(file: url.path, reason: "missing key '\(key.stringValue)'")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw .malformed(file: url.path, reason: "'\(path)': \(context.debugDescription)")
         } catch {
-            throw .malformed(file: url.path, reason: "not valid JSON")
+            throw .malformed(file: url.path, reason: jsonDecodingFailure(error))
         }
+    }
+}
+
+/// What a `JSONDecoder` failure means for the file's author: the missing key, or the path of
+/// the value with the wrong type, or that the text is not JSON at all. Shared by the model
+/// folder's and the tokenizer's readers.
+func jsonDecodingFailure(_ error: Error) -> String {
+    switch error {
+    case let DecodingError.keyNotFound(key, _):
+        return "missing key '\(key.stringValue)'"
+    case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context):
+        return "'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
+    default:
+        return "not valid JSON"
     }
 }

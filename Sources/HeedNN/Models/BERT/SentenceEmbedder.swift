@@ -55,15 +55,11 @@ public final class SentenceEmbedder {
     /// Token ids of each text, [CLS] … [SEP], cut to the model's maximum length.
     public func encode(_ texts: [String]) -> [[Int32]] {
         var out = [[Int32]](repeating: [], count: texts.count)
-        let tokenizer = tokenizer, lower = lowercasesInput
-        // Tokenizing is a few percent of embedding: worth both cores on a large input.
+        // Tokenizing is a few percent of embedding: worth both cores on a large input (a
+        // short sentence takes a few µs, so 32 of them pay for a thread hop).
         out.withUnsafeMutableBufferPointer { rows in
-            let rows = UncheckedPointer(rows.baseAddress!)
-            let workers = texts.count >= 64 ? 2 : 1
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for i in stride(from: w, to: texts.count, by: workers) {
-                    rows.pointer[i] = tokenizer.encode(lower ? texts[i].lowercased() : texts[i])
-                }
+            Parallel.forRanges(texts.count, grain: 32) { range in
+                for i in range { rows[i] = tokenizer.encode(lowercasesInput ? texts[i].lowercased() : texts[i]) }
             }
         }
         return out
@@ -86,13 +82,14 @@ public final class SentenceEmbedder {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
+        let d = dimension
         out.withUnsafeMutableBufferPointer { out in
             for start in stride(from: 0, to: order.count, by: batchSize) {
-                let chunk = Array(order[start..<min(start + batchSize, order.count)])
+                let chunk = order[start..<min(start + batchSize, order.count)]
                 let batch = embed(TokenizedBatch(chunk.map { rows[$0] }, padID: tokenizer.padID))
                 batch.withUnsafeBufferPointer { e in
                     for (j, row) in chunk.enumerated() {
-                        for c in 0..<dimension { out[row * dimension + c] = e[j * dimension + c] }
+                        (out.baseAddress! + row * d).update(from: e.baseAddress! + j * d, count: d)
                     }
                 }
             }
@@ -124,12 +121,6 @@ public final class SentenceEmbedder {
         let max_seq_length: Int?
         let do_lower_case: Bool?
     }
-}
-
-/// Lets the tokenizing workers write disjoint rows of one array.
-private struct UncheckedPointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
 
 /// Cosine similarity of two vectors of equal length (0 when either is zero).
