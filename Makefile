@@ -75,6 +75,14 @@ example: deps
 	$(SWIFT) build --package-path Examples
 	$(SWIFT) run --package-path Examples TinyRegression
 	$(SWIFT) run --package-path Examples ReadmeExample
+	@# A shape error in a release build must still name the op and the shapes.
+	$(SWIFT) build -c release --package-path Examples --product ShapeError
+	@out=$$(SWIFT_BACKTRACE=enable=no "$$($(SWIFT) build -c release --package-path Examples --show-bin-path)/ShapeError" 2>&1); \
+	  status=$$?; \
+	  if [ $$status -eq 0 ] || ! printf '%s' "$$out" | grep -qF 'matmul: inner dimensions differ: [2, 3] × [4, 5]'; then \
+	    echo "example: ShapeError (release) exited $$status without the op and shapes: $$out" >&2; exit 1; \
+	  fi; \
+	  echo "example: a release build stops with: $$(printf '%s' "$$out" | grep -F 'Fatal error')"
 
 clean:
 	$(SWIFT) package clean

@@ -17,5 +17,7 @@ let package = Package(
         ),
         // The README's API example, kept compiling.
         .executableTarget(name: "ReadmeExample", dependencies: [.product(name: "Heed", package: "Heed")]),
+        // A deliberate shape error: its message must survive a release build.
+        .executableTarget(name: "ShapeError", dependencies: [.product(name: "Heed", package: "Heed")]),
     ]
 )

@@ -27,7 +27,7 @@ public final class AdditiveAttentionPooling: Module {
 
     /// Scores z [B, N] before the softmax.
     public func scores(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3, "AdditiveAttentionPooling: input of shape \(x.shape) is not [B, N, features]")
+        check(x.rank == 3, "AdditiveAttentionPooling: input of shape \(x.shape) is not [B, N, features]")
         return projection(x).tanh().matmul(context)
     }
 
@@ -35,8 +35,8 @@ public final class AdditiveAttentionPooling: Module {
     public func callAsFunction(_ x: Tensor, mask: Tensor? = nil) -> (output: Tensor, weights: Tensor) {
         var z = scores(x)
         if let mask {
-            precondition(mask.shape == Array(x.shape.prefix(2)),
-                         "AdditiveAttentionPooling: mask of shape \(mask.shape) for input \(x.shape)")
+            check(mask.shape == Array(x.shape.prefix(2)),
+                  "AdditiveAttentionPooling: mask of shape \(mask.shape) for input \(x.shape)")
             z = z.maskedFill(mask .== 0, -.infinity)
         }
         let w = z.softmax(axis: 1)                            // all-masked rows → zeros

@@ -14,7 +14,7 @@ public final class Dropout: Module, UnaryLayer {
     private var generator: Xoshiro256?
 
     public init(_ p: Float = 0.5, seed: UInt64? = nil) {
-        precondition(p >= 0 && p <= 1, "Dropout: probability \(p) outside [0, 1]")
+        check(p >= 0 && p <= 1, "Dropout: probability \(p) outside [0, 1]")
         self.p = p
         generator = seed.map { Xoshiro256(seed: $0) }
     }

@@ -16,7 +16,7 @@ public final class Embedding: Module, UnaryLayer {
 
     /// Wraps an existing table [count, dim] (e.g. loaded from a checkpoint).
     public init(weight: Tensor) {
-        precondition(weight.rank == 2, "Embedding: weight of shape \(weight.shape) is not [count, dim]")
+        check(weight.rank == 2, "Embedding: weight of shape \(weight.shape) is not [count, dim]")
         self.weight = weight
     }
 

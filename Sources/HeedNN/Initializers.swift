@@ -140,13 +140,13 @@ extension Initializer {
     /// convention; scaled by `gain`. Then WᵀW = gain²·I when rows ≥ cols, WWᵀ = gain²·I otherwise.
     public static func orthogonal(gain: Float = 1) -> Initializer {
         Initializer(name: "orthogonal(gain: \(gain))") { shape, rng in
-            precondition(shape.count >= 2, "orthogonal: shape \(shape) has fewer than 2 dimensions")
+            check(shape.count >= 2, "orthogonal: shape \(shape) has fewer than 2 dimensions")
             let rows = shape[0], cols = shape.dropFirst().reduce(1, *)
             let a = Tensor.randomNormal([rows, cols], using: &rng)
             let tall = rows >= cols ? a : a.T                     // [max, min]
             let q: Tensor, r: Tensor
             do { (q, r) = try tall.qr() } catch {
-                preconditionFailure("orthogonal: QR of a random normal \(tall.shape) matrix failed: \(error)")
+                checkFailure("orthogonal: QR of a random normal \(tall.shape) matrix failed: \(error)")
             }
             let k = Swift.min(rows, cols)
             let signs = Tensor((0..<k).map { r[element: [$0, $0]] < 0 ? -1 : 1 })

@@ -15,7 +15,7 @@ public final class LayerNorm: Module, UnaryLayer {
     public let count: Int
 
     public init(_ count: Int, eps: Float = 1e-5, affine: Bool = true) {
-        precondition(count > 0, "LayerNorm: count \(count) must be positive")
+        check(count > 0, "LayerNorm: count \(count) must be positive")
         self.count = count
         self.eps = eps
         weight = affine ? Tensor.ones([count]).requiringGrad() : nil
@@ -24,8 +24,8 @@ public final class LayerNorm: Module, UnaryLayer {
 
     /// Wraps existing tensors [count] (e.g. loaded from a checkpoint).
     public init(weight: Tensor, bias: Tensor, eps: Float = 1e-5) {
-        precondition(weight.rank == 1 && bias.shape == weight.shape && weight.count > 0,
-                     "LayerNorm: weight \(weight.shape) and bias \(bias.shape) are not both [count]")
+        check(weight.rank == 1 && bias.shape == weight.shape && weight.count > 0,
+              "LayerNorm: weight \(weight.shape) and bias \(bias.shape) are not both [count]")
         self.count = weight.count
         self.eps = eps
         self.weight = weight
@@ -37,8 +37,8 @@ public final class LayerNorm: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == count,
-                     "LayerNorm: input of shape \(x.shape) does not end in \(count)")
+        check(x.rank >= 1 && x.shape[x.rank - 1] == count,
+              "LayerNorm: input of shape \(x.shape) does not end in \(count)")
         return x.layerNorm(weight: weight, bias: bias, eps: eps)
     }
 }

@@ -26,9 +26,9 @@ public final class Linear: Module, UnaryLayer {
 
     /// Wraps existing tensors (e.g. loaded from a checkpoint).
     public init(weight: Tensor, bias: Tensor?) {
-        precondition(weight.rank == 2, "Linear: weight of shape \(weight.shape) is not [out, in]")
-        precondition(bias == nil || bias!.shape == [weight.shape[0]],
-                     "Linear: bias of shape \(bias!.shape) for weight \(weight.shape)")
+        check(weight.rank == 2, "Linear: weight of shape \(weight.shape) is not [out, in]")
+        check(bias == nil || bias!.shape == [weight.shape[0]],
+              "Linear: bias of shape \(bias!.shape) for weight \(weight.shape)")
         self.weight = weight
         self.bias = bias
     }
@@ -41,8 +41,8 @@ public final class Linear: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == inputCount,
-                     "Linear: input of shape \(x.shape) does not end in \(inputCount)")
+        check(x.rank >= 1 && x.shape[x.rank - 1] == inputCount,
+              "Linear: input of shape \(x.shape) does not end in \(inputCount)")
         return x.linear(weight: weight, bias: bias)
     }
 }

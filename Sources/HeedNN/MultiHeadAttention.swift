@@ -18,11 +18,11 @@ public final class MultiHeadAttention: Module {
 
     public init(modelDim: Int, heads: Int, keyDim: Int? = nil, valueDim: Int? = nil,
                 keyValueHeads: Int? = nil, bias: Bool = true, dropout: Float = 0, seed: UInt64? = nil) {
-        precondition(heads > 0 && modelDim % heads == 0,
-                     "MultiHeadAttention: modelDim \(modelDim) is not divisible by \(heads) heads")
+        check(heads > 0 && modelDim % heads == 0,
+              "MultiHeadAttention: modelDim \(modelDim) is not divisible by \(heads) heads")
         let kvHeads = keyValueHeads ?? heads
-        precondition(kvHeads > 0 && heads % kvHeads == 0,
-                     "MultiHeadAttention: \(heads) heads are not a multiple of \(kvHeads) key/value heads")
+        check(kvHeads > 0 && heads % kvHeads == 0,
+              "MultiHeadAttention: \(heads) heads are not a multiple of \(kvHeads) key/value heads")
         self.heads = heads
         self.keyValueHeads = kvHeads
         self.headDim = modelDim / heads
@@ -45,10 +45,10 @@ public final class MultiHeadAttention: Module {
                                mask: AttentionMask? = nil, isCausal: Bool = false,
                                needWeights: Bool = false) -> (output: Tensor, weights: Tensor?) {
         let keyInput = keyInput ?? queryInput, valueInput = valueInput ?? keyInput
-        precondition(queryInput.rank == 3 && keyInput.rank == 3 && valueInput.rank == 3
-                     && keyInput.shape[0] == queryInput.shape[0] && valueInput.shape[0] == queryInput.shape[0]
-                     && keyInput.shape[1] == valueInput.shape[1],
-                     "MultiHeadAttention: query \(queryInput.shape), key \(keyInput.shape), value \(valueInput.shape) are not [B, Nq, E], [B, Nk, Ek], [B, Nk, Ev]")
+        check(queryInput.rank == 3 && keyInput.rank == 3 && valueInput.rank == 3
+              && keyInput.shape[0] == queryInput.shape[0] && valueInput.shape[0] == queryInput.shape[0]
+              && keyInput.shape[1] == valueInput.shape[1],
+              "MultiHeadAttention: query \(queryInput.shape), key \(keyInput.shape), value \(valueInput.shape) are not [B, Nq, E], [B, Nk, Ek], [B, Nk, Ev]")
         let (b, nq, nk) = (queryInput.shape[0], queryInput.shape[1], keyInput.shape[1])
         // [B, N, H·hd] → [B, H, N, hd] as a view: the kernels read strided heads in place.
         func split(_ t: Tensor, _ n: Int, _ h: Int) -> Tensor {

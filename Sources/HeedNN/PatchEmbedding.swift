@@ -18,8 +18,8 @@ public final class PatchEmbedding: Module, UnaryLayer {
     public let projection: Linear
 
     public init(imageSize: Int = 28, patchSize: Int = 7, channels: Int = 1, dim: Int, seed: UInt64? = nil) {
-        precondition(patchSize > 0 && imageSize % patchSize == 0,
-                     "PatchEmbedding: image size \(imageSize) is not a multiple of patch size \(patchSize)")
+        check(patchSize > 0 && imageSize % patchSize == 0,
+              "PatchEmbedding: image size \(imageSize) is not a multiple of patch size \(patchSize)")
         self.imageSize = imageSize
         self.patchSize = patchSize
         self.channels = channels
@@ -35,9 +35,9 @@ public final class PatchEmbedding: Module, UnaryLayer {
     /// The flattened patches [B, patchCount, C·p·p], before the projection.
     public func patches(_ x: Tensor) -> Tensor {
         let image = x.rank == 3 && channels == 1 ? x.unsqueezed(1) : x
-        precondition(image.rank == 4 && Array(image.shape[1...]) == [channels, imageSize, imageSize],
-                     "PatchEmbedding: input of shape \(x.shape) is not [B, \(channels), \(imageSize), \(imageSize)]"
-                     + (channels == 1 ? " or [B, \(imageSize), \(imageSize)]" : ""))
+        check(image.rank == 4 && Array(image.shape[1...]) == [channels, imageSize, imageSize],
+              "PatchEmbedding: input of shape \(x.shape) is not [B, \(channels), \(imageSize), \(imageSize)]"
+              + (channels == 1 ? " or [B, \(imageSize), \(imageSize)]" : ""))
         let (b, n, p) = (image.shape[0], patchesPerSide, patchSize)
         return image.reshaped([b, channels, n, p, n, p])       // [B, C, py, i, px, j]
             .permuted([0, 2, 4, 1, 3, 5])                      // [B, py, px, C, i, j]

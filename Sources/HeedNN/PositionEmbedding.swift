@@ -68,14 +68,14 @@ public final class SinusoidalPositionEmbedding: Module, UnaryLayer {
 
 /// Rows offset..<offset+count of a [maxLength, dim] position table (a view).
 private func positionRows(_ table: Tensor, count: Int, offset: Int, layer: String) -> Tensor {
-    precondition(offset >= 0 && offset + count <= table.shape[0],
-                 "\(layer): positions \(offset)..<\(offset + count) beyond maxLength \(table.shape[0])")
+    check(offset >= 0 && offset + count <= table.shape[0],
+          "\(layer): positions \(offset)..<\(offset + count) beyond maxLength \(table.shape[0])")
     return table.slice(axis: 0, offset..<(offset + count))
 }
 
 /// x [..., N, dim] plus the positions offset..<offset+N.
 private func addPositions(_ x: Tensor, _ table: Tensor, offset: Int, layer: String) -> Tensor {
-    precondition(x.rank >= 2 && x.shape[x.rank - 1] == table.shape[1],
-                 "\(layer): input of shape \(x.shape) is not [..., N, \(table.shape[1])]")
+    check(x.rank >= 2 && x.shape[x.rank - 1] == table.shape[1],
+          "\(layer): input of shape \(x.shape) is not [..., N, \(table.shape[1])]")
     return x + positionRows(table, count: x.shape[x.rank - 2], offset: offset, layer: layer)
 }

@@ -53,8 +53,8 @@ public final class TransformerEncoderLayer: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, mask: nil, isCausal: false) }
 
     public func callAsFunction(_ x: Tensor, mask: AttentionMask?, isCausal: Bool = false) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == modelDim,
-                     "TransformerEncoderLayer: input of shape \(x.shape) is not [B, N, \(modelDim)]")
+        check(x.rank == 3 && x.shape[2] == modelDim,
+              "TransformerEncoderLayer: input of shape \(x.shape) is not [B, N, \(modelDim)]")
         if normFirst {
             let h = x + selfAttentionBlock(norm1(x), mask, isCausal)
             return h + feedForwardBlock(norm2(h))
@@ -83,7 +83,7 @@ public final class TransformerEncoder: Module, UnaryLayer {
     public init(layers count: Int, modelDim: Int, heads: Int, feedForwardDim: Int, dropout: Float = 0.1,
                 normFirst: Bool = false, activation: Activation = .gelu, finalNorm: Bool = false,
                 eps: Float = 1e-5, seed: UInt64? = nil) {
-        precondition(count >= 0, "TransformerEncoder: negative layer count \(count)")
+        check(count >= 0, "TransformerEncoder: negative layer count \(count)")
         layers = (0..<count).map { i in
             TransformerEncoderLayer(modelDim: modelDim, heads: heads, feedForwardDim: feedForwardDim,
                                     dropout: dropout, normFirst: normFirst, activation: activation, eps: eps,

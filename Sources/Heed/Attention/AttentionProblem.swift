@@ -17,7 +17,7 @@ struct HeadMatrix {
 extension Tensor {
     /// The head-matrix view of a rank-4 tensor with unit stride along its last axis.
     var headMatrix: HeadMatrix {
-        precondition(rank == 4 && (strides[3] == 1 || shape[3] == 1), "attention: operand of shape \(shape) strides \(strides) has no unit-stride last axis")
+        check(rank == 4 && (strides[3] == 1 || shape[3] == 1), "attention: operand of shape \(shape) strides \(strides) has no unit-stride last axis")
         return HeadMatrix(base: base, sb: strides[0], sh: strides[1], sn: strides[2])
     }
 }

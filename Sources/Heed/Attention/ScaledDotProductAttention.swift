@@ -75,16 +75,16 @@ func attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask?, 
                keepWeights: Bool, blockQ: Int = Attention.blockQ, tileK: Int = Attention.tileK
 ) -> (output: Tensor, weights: Tensor?) {
     let op = "scaledDotProductAttention"
-    precondition(query.rank == 4 && key.rank == 4 && value.rank == 4,
-                 "\(op): expected [B, H, N, d] query, key and value, got \(query.shape), \(key.shape), \(value.shape)")
+    check(query.rank == 4 && key.rank == 4 && value.rank == 4,
+          "\(op): expected [B, H, N, d] query, key and value, got \(query.shape), \(key.shape), \(value.shape)")
     let (bsz, heads, nq, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
     let (kvHeads, nk, dv) = (key.shape[1], key.shape[2], value.shape[3])
-    precondition(key.shape[0] == bsz && value.shape[0] == bsz && key.shape[3] == d
-                 && value.shape[1] == kvHeads && value.shape[2] == nk,
-                 "\(op): query \(query.shape), key \(key.shape) and value \(value.shape) do not fit [B, H, Nq, d], [B, Hkv, Nk, d], [B, Hkv, Nk, dv]")
-    precondition(kvHeads > 0 && heads % kvHeads == 0,
-                 "\(op): \(heads) query heads are not a multiple of \(kvHeads) key/value heads (query \(query.shape), key \(key.shape))")
-    precondition(dropout >= 0 && dropout < 1, "\(op): dropout probability \(dropout) outside [0, 1)")
+    check(key.shape[0] == bsz && value.shape[0] == bsz && key.shape[3] == d
+          && value.shape[1] == kvHeads && value.shape[2] == nk,
+          "\(op): query \(query.shape), key \(key.shape) and value \(value.shape) do not fit [B, H, Nq, d], [B, Hkv, Nk, d], [B, Hkv, Nk, dv]")
+    check(kvHeads > 0 && heads % kvHeads == 0,
+          "\(op): \(heads) query heads are not a multiple of \(kvHeads) key/value heads (query \(query.shape), key \(key.shape))")
+    check(dropout >= 0 && dropout < 1, "\(op): dropout probability \(dropout) outside [0, 1)")
 
     // Operands BLAS can read in place: only a non-unit last stride forces a copy.
     func readable(_ t: Tensor) -> Tensor {
@@ -139,13 +139,13 @@ private func scoreBias(_ mask: AttentionMask, batch: Int, heads: Int, nq: Int, n
     return noGrad {
         switch mask {
         case .allowed(let m):
-            precondition(fits(m), "\(op): mask of shape \(m.shape) does not broadcast to \(full)")
+            check(fits(m), "\(op): mask of shape \(m.shape) does not broadcast to \(full)")
             return Tensor.zeros(m.shape).maskedFill(m .== 0, -.infinity).expanded(full)
         case .additive(let m):
-            precondition(fits(m), "\(op): mask of shape \(m.shape) does not broadcast to \(full)")
+            check(fits(m), "\(op): mask of shape \(m.shape) does not broadcast to \(full)")
             return m.detach().contiguous().expanded(full)
         case .keyPadding(let m):
-            precondition(m.shape == [batch, nk], "\(op): key padding mask of shape \(m.shape), expected [\(batch), \(nk)]")
+            check(m.shape == [batch, nk], "\(op): key padding mask of shape \(m.shape), expected [\(batch), \(nk)]")
             return Tensor.zeros(m.shape).maskedFill(m .== 0, -.infinity).reshaped([batch, 1, 1, nk]).expanded(full)
         }
     }

@@ -102,14 +102,14 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Uninitialised storage of `count` floats. Callers write every element before reading.
     init(uninitializedCount count: Int) {
-        precondition(count >= 0, "TensorStorage: negative size \(count)")
+        check(count >= 0, "TensorStorage: negative size \(count)")
         self.count = count
         let size = max(count, 1) * MemoryLayout<Float>.stride
         var raw = BufferCache.shared.withLock { $0.take(size) }
         if raw == nil {
             // 64-byte alignment: one cache line, and whole AVX-512 vectors.
             let rc = posix_memalign(&raw, 64, size)
-            precondition(rc == 0 && raw != nil, "TensorStorage: out of memory allocating \(count) floats")
+            check(rc == 0 && raw != nil, "TensorStorage: out of memory allocating \(count) floats")
         }
         pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         MemoryStats.didAllocate(count * MemoryLayout<Float>.stride)

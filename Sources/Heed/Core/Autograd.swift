@@ -48,7 +48,7 @@ extension Tensor {
     /// Marks this leaf as requiring gradients and returns it (`let w = Tensor.randn(…).requiringGrad()`).
     @discardableResult
     public func requiringGrad(_ flag: Bool = true) -> Tensor {
-        precondition(isLeaf, "requiringGrad: only leaves can change requiresGrad")
+        check(isLeaf, "requiringGrad: only leaves can change requiresGrad")
         requiresGrad = flag
         return self
     }
@@ -63,14 +63,14 @@ extension Tensor {
     /// (a loss) and the seed is 1. Leaves that require gradients accumulate into `.grad`.
     /// The graph is freed afterwards unless `retainGraph` is set.
     public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
-        precondition(requiresGrad, "backward: tensor of shape \(shape) does not require a gradient")
+        check(requiresGrad, "backward: tensor of shape \(shape) does not require a gradient")
         let seed: Tensor
         if let gradient {
-            precondition(gradient.shape == shape,
-                         "backward: gradient of shape \(gradient.shape) for a tensor of shape \(shape)")
+            check(gradient.shape == shape,
+                  "backward: gradient of shape \(gradient.shape) for a tensor of shape \(shape)")
             seed = gradient.detach()
         } else {
-            precondition(count == 1, "backward: a tensor of shape \(shape) needs an explicit gradient")
+            check(count == 1, "backward: a tensor of shape \(shape) needs an explicit gradient")
             seed = Tensor.full(1, shape: shape)
         }
         noGrad {
@@ -83,15 +83,15 @@ extension Tensor {
                     continue
                 }
                 guard let rule = node.backward else {
-                    preconditionFailure("backward: the graph through '\(node.name)' was already freed; pass retainGraph: true to the first backward()")
+                    checkFailure("backward: the graph through '\(node.name)' was already freed; pass retainGraph: true to the first backward()")
                 }
                 let inputGrads = rule(g)
-                precondition(inputGrads.count == node.inputs.count,
-                             "backward: '\(node.name)' returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+                check(inputGrads.count == node.inputs.count,
+                      "backward: '\(node.name)' returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
                 for (input, ig) in zip(node.inputs, inputGrads) {
                     guard input.requiresGrad, let ig else { continue }
-                    precondition(ig.shape == input.shape,
-                                 "backward: '\(node.name)' gave a gradient of shape \(ig.shape) for an input of shape \(input.shape)")
+                    check(ig.shape == input.shape,
+                          "backward: '\(node.name)' gave a gradient of shape \(ig.shape) for an input of shape \(input.shape)")
                     let key = ObjectIdentifier(input)
                     grads[key] = grads[key].map { $0 + ig } ?? ig
                 }

@@ -23,8 +23,8 @@ public func broadcastShapes(_ a: [Int], _ b: [Int], op: String) -> [Int] {
     for i in 0..<n {
         let da = i < n - a.count ? 1 : a[i - (n - a.count)]
         let db = i < n - b.count ? 1 : b[i - (n - b.count)]
-        precondition(da == db || da == 1 || db == 1,
-                     "\(op): shapes \(a) and \(b) do not broadcast")
+        check(da == db || da == 1 || db == 1,
+              "\(op): shapes \(a) and \(b) do not broadcast")
         out[i] = da == 1 ? db : da
     }
     return out
@@ -34,7 +34,7 @@ public func broadcastShapes(_ a: [Int], _ b: [Int], op: String) -> [Int] {
 @inlinable
 func normalizeAxis(_ axis: Int, rank: Int, op: String) -> Int {
     let a = axis < 0 ? axis + rank : axis
-    precondition(a >= 0 && a < rank, "\(op): axis \(axis) out of range for a tensor of rank \(rank)")
+    check(a >= 0 && a < rank, "\(op): axis \(axis) out of range for a tensor of rank \(rank)")
     return a
 }
 
@@ -42,6 +42,6 @@ func normalizeAxis(_ axis: Int, rank: Int, op: String) -> Int {
 func normalizeAxes(_ axes: [Int]?, rank: Int, op: String) -> [Int] {
     guard let axes else { return Array(0..<rank) }
     let n = axes.map { normalizeAxis($0, rank: rank, op: op) }
-    precondition(Set(n).count == n.count, "\(op): repeated axis in \(axes)")
+    check(Set(n).count == n.count, "\(op): repeated axis in \(axes)")
     return n.sorted()
 }

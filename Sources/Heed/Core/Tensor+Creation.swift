@@ -2,7 +2,7 @@
 extension Tensor {
     /// A tensor filled with `value`.
     public static func full(_ value: Float, shape: [Int]) -> Tensor {
-        precondition(shape.allSatisfy { $0 >= 0 }, "full: negative dimension in shape \(shape)")
+        check(shape.allSatisfy { $0 >= 0 }, "full: negative dimension in shape \(shape)")
         let storage = TensorStorage(repeating: value, count: shapeCount(shape))
         return Tensor(storage: storage, shape: shape, strides: contiguousStrides(shape))
     }
@@ -18,15 +18,15 @@ extension Tensor {
     /// Copies `values` into a tensor of `shape` (a 1-D tensor when `shape` is omitted).
     public convenience init(_ values: [Float], shape: [Int]? = nil) {
         let shape = shape ?? [values.count]
-        precondition(shapeCount(shape) == values.count,
-                     "Tensor(_:shape:): \(values.count) values do not fill shape \(shape)")
+        check(shapeCount(shape) == values.count,
+              "Tensor(_:shape:): \(values.count) values do not fill shape \(shape)")
         self.init(uninitializedShape: shape)
         values.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: values.count) }
     }
 
     /// `[start, start+step, …)` up to but excluding `end`, as in `numpy.arange`.
     public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1) -> Tensor {
-        precondition(step != 0, "arange: step must not be 0")
+        check(step != 0, "arange: step must not be 0")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         let t = Tensor(uninitializedShape: [n])
         for i in 0..<n { t.base[i] = start + Float(i) * step }
@@ -68,7 +68,7 @@ extension Tensor {
     /// 1 with probability `p`, else 0, from `rng`.
     public static func randomBernoulli<G: RandomNumberGenerator>(
         _ shape: [Int], p: Float, using rng: inout G) -> Tensor {
-        precondition(p >= 0 && p <= 1, "randomBernoulli: probability \(p) outside [0, 1]")
+        check(p >= 0 && p <= 1, "randomBernoulli: probability \(p) outside [0, 1]")
         var x = Xoshiro256(seed: rng.next())
         let t = Tensor(uninitializedShape: shape)
         for i in 0..<t.count { t.base[i] = x.nextUnitFloat() < p ? 1 : 0 }

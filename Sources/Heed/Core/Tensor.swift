@@ -28,7 +28,7 @@ public final class Tensor {
 
     /// A fresh contiguous tensor that owns uninitialised storage. Kernels fill it.
     init(uninitializedShape shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        check(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
         self.storage = TensorStorage(uninitializedCount: shapeCount(shape))
         self.shape = shape
         self.strides = contiguousStrides(shape)
@@ -58,10 +58,10 @@ public final class Tensor {
 
     /// Element at a full multi-index (slow path; for tests and debugging).
     public subscript(element index: [Int]) -> Float {
-        precondition(index.count == rank, "Tensor[element:]: index \(index) for shape \(shape)")
+        check(index.count == rank, "Tensor[element:]: index \(index) for shape \(shape)")
         var o = offset
         for (i, (ix, n)) in zip(index, shape).enumerated() {
-            precondition(ix >= 0 && ix < n, "Tensor[element:]: index \(index) out of range for shape \(shape)")
+            check(ix >= 0 && ix < n, "Tensor[element:]: index \(index) out of range for shape \(shape)")
             o += ix * strides[i]
         }
         return storage.pointer[o]
@@ -75,7 +75,7 @@ public final class Tensor {
 
     /// The single element of a tensor with one element.
     public var item: Float {
-        precondition(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
+        check(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
         return scalars[0]
     }
 

@@ -82,7 +82,7 @@ func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOp
                  threading: GemmThreading = .perCore) {
     _ = blasSingleThreaded
     let batch = a.batchOffsets.count
-    precondition(b.batchOffsets.count == batch, "batchedGemm: batch sizes \(batch) and \(b.batchOffsets.count) differ")
+    check(b.batchOffsets.count == batch, "batchedGemm: batch sizes \(batch) and \(b.batchOffsets.count) differ")
     if m == 0 || n == 0 || batch == 0 { return }
     if k == 0 {
         // BLAS would scale C by β; with nothing to add that is the whole product.

@@ -102,12 +102,12 @@ extension Tensor {
     /// Strides that read `self` as if it had the (broadcast-compatible) `target` shape.
     func broadcastStrides(to target: [Int]) -> [Int] {
         let lead = target.count - rank
-        precondition(lead >= 0, "broadcast: cannot broadcast shape \(shape) to \(target)")
+        check(lead >= 0, "broadcast: cannot broadcast shape \(shape) to \(target)")
         var out = [Int](repeating: 0, count: target.count)
         for i in 0..<rank {
             let n = shape[i]
-            precondition(n == target[lead + i] || n == 1,
-                         "broadcast: cannot broadcast shape \(shape) to \(target)")
+            check(n == target[lead + i] || n == 1,
+                  "broadcast: cannot broadcast shape \(shape) to \(target)")
             out[lead + i] = n == 1 ? 0 : strides[i]
         }
         return out

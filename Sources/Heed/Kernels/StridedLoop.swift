@@ -84,7 +84,7 @@ let elementwiseGrain = 1 << 15
 
 /// Copies any view into `dst` (same shape; `dst` usually fresh and contiguous).
 func copyStrided(from src: Tensor, to dst: Tensor) {
-    precondition(src.shape == dst.shape, "copy: shapes \(src.shape) and \(dst.shape) differ")
+    check(src.shape == dst.shape, "copy: shapes \(src.shape) and \(dst.shape) differ")
     let s = src.base, d = dst.base
     forEachRow(shape: src.shape, strides: [src.strides, dst.strides], grain: elementwiseGrain) { off, n, rs in
         let ps = s + off[0], pd = d + off[1]

@@ -4,7 +4,7 @@ import CBLAS
 ///
 /// Every routine works on a fresh row-major copy of its input (LAPACK overwrites its arguments;
 /// Heed ops never mutate their inputs). Wrong shapes are programmer errors and stop with a
-/// `precondition`; failures that depend on the values (a singular matrix, NaN in the input, an
+/// `check`; failures that depend on the values (a singular matrix, NaN in the input, an
 /// SVD that does not converge) throw a `LinalgError`.
 
 /// Why a linear-algebra routine could not produce a result for the values it was given.
@@ -50,7 +50,7 @@ extension Tensor {
     /// Not differentiable: the results are plain tensors with no autograd history (the SVD's
     /// gradient is undefined where singular values repeat).
     public func svd(fullMatrices: Bool = false) throws -> (u: Tensor, s: Tensor, vt: Tensor) {
-        precondition(rank == 2, "svd: expected a 2-D matrix, got shape \(shape)")
+        check(rank == 2, "svd: expected a 2-D matrix, got shape \(shape)")
         let m = shape[0], n = shape[1], k = Swift.min(m, n)
         let (uCols, vtRows) = fullMatrices ? (m, n) : (k, k)
         let s = Tensor(uninitializedShape: [k])
@@ -71,7 +71,7 @@ extension Tensor {
     /// R is upper triangular with exact zeros below the diagonal; R's diagonal may be negative
     /// (LAPACK's sign convention). Not differentiable.
     public func qr(mode: QRMode = .reduced) throws -> (q: Tensor, r: Tensor) {
-        precondition(rank == 2, "qr: expected a 2-D matrix, got shape \(shape)")
+        check(rank == 2, "qr: expected a 2-D matrix, got shape \(shape)")
         let m = shape[0], n = shape[1], k = Swift.min(m, n)
         let qCols = mode == .complete ? m : k, rRows = mode == .complete ? m : k
         // After sgeqrf: R on and above the diagonal of `a`, the reflectors below it.
@@ -97,9 +97,9 @@ extension Tensor {
     /// Differentiable in A and b: db = A⁻ᵀ·g, solved with the LU factors saved from the forward
     /// (no second factorisation), and dA = −db·xᵀ.
     public func solve(_ b: Tensor) throws -> Tensor {
-        precondition(rank == 2 && shape[0] == shape[1], "solve: A of shape \(shape) is not a square matrix")
-        precondition((b.rank == 1 || b.rank == 2) && b.shape[0] == shape[0],
-                     "solve: b of shape \(b.shape) does not match A of shape \(shape)")
+        check(rank == 2 && shape[0] == shape[1], "solve: A of shape \(shape) is not a square matrix")
+        check((b.rank == 1 || b.rank == 2) && b.shape[0] == shape[0],
+              "solve: b of shape \(b.shape) does not match A of shape \(shape)")
         let a = self, n = shape[0], nrhs = b.rank == 1 ? 1 : b.shape[1]
         let lu = try lapackCopy("solve")   // A's LU factors once sgesv returns
         let x = try b.lapackCopy("solve")  // b in, x out
@@ -120,7 +120,7 @@ extension Tensor {
     ///
     /// Differentiable: d(A⁻¹) = −A⁻¹·dA·A⁻¹, so dA = −A⁻ᵀ·g·A⁻ᵀ.
     public func inverse() throws -> Tensor {
-        precondition(rank == 2 && shape[0] == shape[1], "inverse: A of shape \(shape) is not a square matrix")
+        check(rank == 2 && shape[0] == shape[1], "inverse: A of shape \(shape) is not a square matrix")
         let a = self, n = shape[0]
         let inv = try lapackCopy("inverse")
         if n > 0 {
@@ -162,7 +162,7 @@ private func luSolveTransposed(_ lu: Tensor, _ pivots: [Int32], _ rhs: Tensor) -
     copyStrided(from: rhs, to: x)
     let info = LAPACKE_sgetrs_work(LAPACK_ROW_MAJOR, lapackChar("T"), Int32(n), Int32(nrhs), lu.base,
                                    Int32(Swift.max(n, 1)), pivots, x.base, Int32(Swift.max(nrhs, 1)))
-    precondition(info == 0, "solve (backward): sgetrs failed with info \(info)")
+    check(info == 0, "solve (backward): sgetrs failed with info \(info)")
     return x
 }
 

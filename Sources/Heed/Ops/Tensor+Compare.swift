@@ -55,7 +55,7 @@ extension Tensor {
     /// `value` where `mask` is nonzero, `self` elsewhere (`mask` broadcasts to `self`).
     public func maskedFill(_ mask: Tensor, _ value: Float) -> Tensor {
         let shape = broadcastShapes(shape, mask.shape, op: "maskedFill")
-        precondition(shape == self.shape, "maskedFill: mask of shape \(mask.shape) does not broadcast to \(self.shape)")
+        check(shape == self.shape, "maskedFill: mask of shape \(mask.shape) does not broadcast to \(self.shape)")
         return Tensor.where(mask, .scalar(value), self)
     }
 }

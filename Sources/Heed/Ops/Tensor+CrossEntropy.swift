@@ -15,10 +15,10 @@ extension Tensor {
     public func softmaxCrossEntropy(targets: [Int], labelSmoothing: Float = 0, ignoreIndex: Int? = nil,
                                     mean: Bool = true) -> Tensor {
         let op = "softmaxCrossEntropy"
-        precondition(rank >= 1, "\(op): logits of shape \(shape) need a class axis")
+        check(rank >= 1, "\(op): logits of shape \(shape) need a class axis")
         let classes = shape[rank - 1]
         let rows = classes == 0 ? 0 : count / classes
-        precondition(targets.count == rows, "\(op): \(targets.count) targets for logits of shape \(shape)")
+        check(targets.count == rows, "\(op): \(targets.count) targets for logits of shape \(shape)")
         let x = self
         let src = noGrad { detach().contiguous() }
         let lse = Tensor(uninitializedShape: [rows])
@@ -28,7 +28,7 @@ extension Tensor {
         for r in 0..<rows {
             let t = targets[r]
             if t == ignoreIndex { lse.base[r] = 0; continue }
-            precondition(t >= 0 && t < classes, "\(op): target \(t) out of range for \(classes) classes (logits \(shape))")
+            check(t >= 0 && t < classes, "\(op): target \(t) out of range for \(classes) classes (logits \(shape))")
             let row = src.base + r * classes
             let m = reduceRow(row, classes, MaxReducer.self)
             var s: Float = 0, sx: Float = 0

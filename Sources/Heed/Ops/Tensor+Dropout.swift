@@ -5,7 +5,7 @@ extension Tensor {
     /// A tensor of `shape` whose elements are 1/(1 − p) with probability 1 − p and 0 otherwise
     /// (inverted dropout's scaled mask); the same seed gives the same mask on every machine.
     public static func dropoutMask(_ shape: [Int], p: Float, seed: UInt64) -> Tensor {
-        precondition(p >= 0 && p < 1, "dropoutMask: probability \(p) outside [0, 1)")
+        check(p >= 0 && p < 1, "dropoutMask: probability \(p) outside [0, 1)")
         let out = Tensor(uninitializedShape: shape)
         let n = out.count, o = out.base
         let keep = SIMD16<Float>(repeating: 1 / (1 - p))

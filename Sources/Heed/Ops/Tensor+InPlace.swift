@@ -4,10 +4,10 @@
 /// values it saved staying put.
 extension Tensor {
     private func checkWritable(_ op: String) {
-        precondition(isLeaf, "\(op): cannot update a tensor produced by '\(node?.name ?? "?")' in place")
-        precondition(!(GradMode.enabled && requiresGrad),
-                     "\(op): in-place update of a tensor that requires grad; wrap it in noGrad { }")
-        precondition(isContiguous, "\(op): in-place update of a non-contiguous view of shape \(shape)")
+        check(isLeaf, "\(op): cannot update a tensor produced by '\(node?.name ?? "?")' in place")
+        check(!(GradMode.enabled && requiresGrad),
+              "\(op): in-place update of a tensor that requires grad; wrap it in noGrad { }")
+        check(isContiguous, "\(op): in-place update of a non-contiguous view of shape \(shape)")
     }
 
     /// self ← self + alpha·other (other broadcasts to self's shape).

@@ -8,11 +8,11 @@ extension Tensor {
     public func indexSelect(axis: Int, _ indices: [Int], indexShape: [Int]? = nil) -> Tensor {
         let ax = normalizeAxis(axis, rank: rank, op: "indexSelect")
         let ishape = indexShape ?? [indices.count]
-        precondition(shapeCount(ishape) == indices.count,
-                     "indexSelect: index shape \(ishape) does not hold \(indices.count) indices")
+        check(shapeCount(ishape) == indices.count,
+              "indexSelect: index shape \(ishape) does not hold \(indices.count) indices")
         let n = shape[ax]
         for i in indices {
-            precondition(i >= 0 && i < n, "indexSelect: index \(i) out of range for axis \(axis) of shape \(shape)")
+            check(i >= 0 && i < n, "indexSelect: index \(i) out of range for axis \(axis) of shape \(shape)")
         }
         let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *)
         let src = noGrad { detach().contiguous() }
@@ -50,11 +50,11 @@ extension Tensor {
     /// (`torch.gather`). `index` has the same rank; its sizes may be smaller than self's.
     public func gather(axis: Int, index: Tensor) -> Tensor {
         let ax = normalizeAxis(axis, rank: rank, op: "gather")
-        precondition(index.rank == rank && (0..<rank).allSatisfy { $0 == ax || index.shape[$0] <= shape[$0] },
-                     "gather: index of shape \(index.shape) does not fit a tensor of shape \(shape) along axis \(axis)")
+        check(index.rank == rank && (0..<rank).allSatisfy { $0 == ax || index.shape[$0] <= shape[$0] },
+              "gather: index of shape \(index.shape) does not fit a tensor of shape \(shape) along axis \(axis)")
         let idx = index.integerValues(op: "gather")
         for i in idx {
-            precondition(i >= 0 && i < shape[ax], "gather: index \(i) out of range for axis \(axis) of shape \(shape)")
+            check(i >= 0 && i < shape[ax], "gather: index \(i) out of range for axis \(axis) of shape \(shape)")
         }
         let offsets = gatherOffsets(index.shape, idx, ax)
         let out = Tensor(uninitializedShape: index.shape)
@@ -91,8 +91,8 @@ extension Tensor {
     /// The elements as integers; a programmer error if any is not a whole number.
     func integerValues(op: String) -> [Int] {
         scalars.map { v in
-            precondition(v == v.rounded() && Swift.abs(v) <= 16_777_216,
-                         "\(op): index value \(v) is not a whole number")
+            check(v == v.rounded() && Swift.abs(v) <= 16_777_216,
+                  "\(op): index value \(v) is not a whole number")
             return Int(v)
         }
     }

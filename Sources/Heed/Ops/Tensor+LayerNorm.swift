@@ -15,14 +15,14 @@ extension Tensor {
     /// shift the result. The variance is the population one (divide by C), as in PyTorch.
     /// Differentiable in the input, the weight and the bias.
     public func layerNorm(weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) -> Tensor {
-        precondition(rank >= 1 && shape[rank - 1] > 0,
-                     "layerNorm: input of shape \(shape) has no last axis to normalise")
+        check(rank >= 1 && shape[rank - 1] > 0,
+              "layerNorm: input of shape \(shape) has no last axis to normalise")
         let c = shape[rank - 1], rows = count / c
-        precondition(weight == nil || weight!.shape == [c],
-                     "layerNorm: weight of shape \(weight!.shape) for input \(shape) (expected [\(c)])")
-        precondition(bias == nil || bias!.shape == [c],
-                     "layerNorm: bias of shape \(bias!.shape) for input \(shape) (expected [\(c)])")
-        precondition(eps >= 0, "layerNorm: eps \(eps) is negative")
+        check(weight == nil || weight!.shape == [c],
+              "layerNorm: weight of shape \(weight!.shape) for input \(shape) (expected [\(c)])")
+        check(bias == nil || bias!.shape == [c],
+              "layerNorm: bias of shape \(bias!.shape) for input \(shape) (expected [\(c)])")
+        check(eps >= 0, "layerNorm: eps \(eps) is negative")
         let x = self
         let inp = x.detach().contiguous()                      // (R, C)
         let w = weight.map { $0.detach().contiguous() }        // (C)

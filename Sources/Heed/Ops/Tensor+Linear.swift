@@ -9,9 +9,9 @@ extension Tensor {
     /// second allocation. W reaches BLAS as a transpose flag, never copied.
     public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
         let k = rank >= 1 ? shape[rank - 1] : -1
-        precondition(rank >= 1 && weight.rank == 2 && weight.shape[1] == k
-                     && (bias == nil || bias!.shape == [weight.shape[0]]),
-                     "linear: input \(shape), weight \(weight.shape) and bias \(bias?.shape ?? []) are not [..., in], [out, in] and [out]")
+        check(rank >= 1 && weight.rank == 2 && weight.shape[1] == k
+              && (bias == nil || bias!.shape == [weight.shape[0]]),
+              "linear: input \(shape), weight \(weight.shape) and bias \(bias?.shape ?? []) are not [..., in], [out, in] and [out]")
         guard let bias else { return matmul(weight.transposed()) }
         let n = weight.shape[0]
         let x = rank == 2 ? self : reshaped([-1, k])

@@ -6,8 +6,8 @@ extension Tensor {
 
     /// `matmul` with an explicit threading strategy, for the benchmark's comparison.
     @_spi(Benchmarks) public func matmul(_ other: Tensor, threading: GemmThreading) -> Tensor {
-        precondition(rank >= 1 && other.rank >= 1,
-                     "matmul: operands must have at least one axis, got \(shape) and \(other.shape)")
+        check(rank >= 1 && other.rank >= 1,
+              "matmul: operands must have at least one axis, got \(shape) and \(other.shape)")
         if rank == 1 && other.rank == 1 {
             return unsqueezed(0).matmul(other.unsqueezed(1), threading: threading).reshaped([])
         }
@@ -17,13 +17,13 @@ extension Tensor {
         if other.rank == 2 && rank > 2 && isContiguous {
             // [..., m, k]·[k, n]: fold the batch into the rows, one large GEMM (Linear layers).
             let k = shape[rank - 1]
-            precondition(other.shape[0] == k, "matmul: inner dimensions differ: \(shape) × \(other.shape)")
+            check(other.shape[0] == k, "matmul: inner dimensions differ: \(shape) × \(other.shape)")
             return reshaped([-1, k]).matmul(other, threading: threading).reshaped(Array(shape.dropLast()) + [other.shape[1]])
         }
         let (a, b) = (self, other)
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
         let k2 = b.shape[b.rank - 2], n = b.shape[b.rank - 1]
-        precondition(k == k2, "matmul: inner dimensions differ: \(a.shape) × \(b.shape)")
+        check(k == k2, "matmul: inner dimensions differ: \(a.shape) × \(b.shape)")
         let batchShape = broadcastShapes(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul")
         let out = Tensor(uninitializedShape: batchShape + [m, n])
         let (ga, gb) = (a.gemmOperand(batchShape), b.gemmOperand(batchShape))

@@ -62,7 +62,7 @@ extension Tensor {
     private func argExtremum(_ axis: Int, _ keepDims: Bool, greater: Bool) -> Tensor {
         let op = greater ? "argmax" : "argmin"
         let ax = normalizeAxis(axis, rank: rank, op: op)
-        precondition(shape[ax] > 0, "\(op): axis \(axis) of shape \(shape) is empty")
+        check(shape[ax] > 0, "\(op): axis \(axis) of shape \(shape) is empty")
         let (src, outer, n, _) = ax == rank - 1 && isContiguous
             ? (self, count / shape[ax], shape[ax], 1) : movedLast(ax)
         let out = Tensor(uninitializedShape: reducedShape([ax], keepDims: keepDims))

@@ -10,15 +10,15 @@ extension Tensor {
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var target = newShape
         let inferred = newShape.indices.filter { newShape[$0] == -1 }
-        precondition(inferred.count <= 1, "reshape: more than one -1 in \(newShape)")
+        check(inferred.count <= 1, "reshape: more than one -1 in \(newShape)")
         if let i = inferred.first {
             let known = newShape.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
-            precondition(known > 0 && count % known == 0,
-                         "reshape: cannot reshape \(shape) to \(newShape)")
+            check(known > 0 && count % known == 0,
+                  "reshape: cannot reshape \(shape) to \(newShape)")
             target[i] = count / known
         }
-        precondition(target.allSatisfy { $0 >= 0 } && shapeCount(target) == count,
-                     "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        check(target.allSatisfy { $0 >= 0 } && shapeCount(target) == count,
+              "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if target == shape { return self }
         let source = self
         let result: Tensor
@@ -71,8 +71,8 @@ extension Tensor {
 
     /// Reorders the dimensions: result dim i is input dim `axes[i]`.
     public func permuted(_ axes: [Int]) -> Tensor {
-        precondition(axes.count == rank && Set(axes.map { normalizeAxis($0, rank: rank, op: "permute") }).count == rank,
-                     "permute: \(axes) is not a permutation of the \(rank) axes of a tensor of shape \(shape)")
+        check(axes.count == rank && Set(axes.map { normalizeAxis($0, rank: rank, op: "permute") }).count == rank,
+              "permute: \(axes) is not a permutation of the \(rank) axes of a tensor of shape \(shape)")
         let ax = axes.map { normalizeAxis($0, rank: rank, op: "permute") }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, a) in ax.enumerated() { inverse[a] = i }
@@ -82,7 +82,7 @@ extension Tensor {
 
     /// Swaps two axes (by default the last two: the matrix transpose of a batch).
     public func transposed(_ a: Int = -2, _ b: Int = -1) -> Tensor {
-        precondition(rank >= 2 || (rank == 1 && a == -2 && b == -1), "transpose: tensor of shape \(shape) has fewer than 2 axes")
+        check(rank >= 2 || (rank == 1 && a == -2 && b == -1), "transpose: tensor of shape \(shape) has fewer than 2 axes")
         if rank < 2 { return self }
         var axes = Array(0..<rank)
         axes.swapAt(normalizeAxis(a, rank: rank, op: "transpose"), normalizeAxis(b, rank: rank, op: "transpose"))
@@ -95,9 +95,9 @@ extension Tensor {
     /// Elements `range` (stepping by `step`) along `axis`, as a view.
     public func slice(axis: Int, _ range: Range<Int>, step: Int = 1) -> Tensor {
         let ax = normalizeAxis(axis, rank: rank, op: "slice")
-        precondition(step > 0, "slice: step must be positive, got \(step)")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[ax],
-                     "slice: range \(range) out of bounds for axis \(axis) of shape \(shape)")
+        check(step > 0, "slice: step must be positive, got \(step)")
+        check(range.lowerBound >= 0 && range.upperBound <= shape[ax],
+              "slice: range \(range) out of bounds for axis \(axis) of shape \(shape)")
         var newShape = shape, newStrides = strides
         newShape[ax] = (range.count + step - 1) / step
         newStrides[ax] = strides[ax] * step
@@ -114,7 +114,7 @@ extension Tensor {
     public func select(axis: Int, _ index: Int) -> Tensor {
         let ax = normalizeAxis(axis, rank: rank, op: "select")
         let i = index < 0 ? index + shape[ax] : index
-        precondition(i >= 0 && i < shape[ax], "select: index \(index) out of range for axis \(axis) of shape \(shape)")
+        check(i >= 0 && i < shape[ax], "select: index \(index) out of range for axis \(axis) of shape \(shape)")
         var s = shape; s.remove(at: ax)
         return slice(axis: ax, i..<(i + 1)).reshaped(s)
     }
@@ -125,7 +125,7 @@ extension Tensor {
     /// Broadcasts to `newShape` without copying (stride 0 on expanded axes). -1 keeps a size.
     public func expanded(_ newShape: [Int]) -> Tensor {
         let lead = newShape.count - rank
-        precondition(lead >= 0, "expand: cannot expand shape \(shape) to \(newShape)")
+        check(lead >= 0, "expand: cannot expand shape \(shape) to \(newShape)")
         let target = newShape.enumerated().map { i, n in n == -1 && i >= lead ? shape[i - lead] : n }
         let st = broadcastStrides(to: target)
         if target == shape { return self }
@@ -145,7 +145,7 @@ extension Tensor {
     public func squeezed(_ axis: Int? = nil) -> Tensor {
         if let axis {
             let ax = normalizeAxis(axis, rank: rank, op: "squeeze")
-            precondition(shape[ax] == 1, "squeeze: axis \(axis) of shape \(shape) has size \(shape[ax]), not 1")
+            check(shape[ax] == 1, "squeeze: axis \(axis) of shape \(shape) has size \(shape[ax]), not 1")
             var s = shape; s.remove(at: ax)
             return reshaped(s)
         }
@@ -156,7 +156,7 @@ extension Tensor {
     public func flattened(from start: Int = 0, to end: Int = -1) -> Tensor {
         if rank == 0 { return reshaped([1]) }
         let s = normalizeAxis(start, rank: rank, op: "flatten"), e = normalizeAxis(end, rank: rank, op: "flatten")
-        precondition(s <= e, "flatten: start axis \(start) after end axis \(end) for shape \(shape)")
+        check(s <= e, "flatten: start axis \(start) after end axis \(end) for shape \(shape)")
         let merged = shape[s...e].reduce(1, *)
         return reshaped(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
     }

@@ -4,8 +4,8 @@
 public enum Reference {
     /// C = A·B for row-major A [m, k] and B [k, n], as a flat [m·n] array.
     public static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
-        precondition(a.count == m * k && b.count == k * n,
-                     "Reference.matmul: \(a.count) and \(b.count) elements for [\(m), \(k)] × [\(k), \(n)]")
+        check(a.count == m * k && b.count == k * n,
+              "Reference.matmul: \(a.count) and \(b.count) elements for [\(m), \(k)] × [\(k), \(n)]")
         var c = [Float](repeating: 0, count: m * n)
         for i in 0..<m {
             for j in 0..<n {
@@ -20,7 +20,7 @@ public enum Reference {
     /// `matmul` for tensors of any rank ≥ 2 with NumPy batch broadcasting, by index arithmetic.
     public static func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
-        precondition(b.shape[b.rank - 2] == k, "Reference.matmul: inner dimensions differ: \(a.shape) × \(b.shape)")
+        check(b.shape[b.rank - 2] == k, "Reference.matmul: inner dimensions differ: \(a.shape) × \(b.shape)")
         let batch = broadcastShapes(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "Reference.matmul")
         let ae = a.detach().expanded(batch + [m, k]).contiguous().scalars
         let be = b.detach().expanded(batch + [k, n]).contiguous().scalars

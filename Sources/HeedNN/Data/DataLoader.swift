@@ -20,7 +20,7 @@ public struct DataLoader {
     public let dropLast: Bool
 
     public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false) {
-        precondition(batchSize > 0, "DataLoader: batch size \(batchSize) must be positive")
+        check(batchSize > 0, "DataLoader: batch size \(batchSize) must be positive")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -36,7 +36,7 @@ public struct DataLoader {
     /// The example indices of epoch `k` in the order they are served (all of them, even those
     /// `dropLast` leaves out).
     public func order(epoch k: Int) -> [Int] {
-        precondition(k >= 0, "DataLoader.order: negative epoch \(k)")
+        check(k >= 0, "DataLoader.order: negative epoch \(k)")
         guard shuffle else { return Array(0..<dataset.count) }
         // One generator per epoch, seeded from (seed, k): a base drawn from `seed`, plus k.
         // Xoshiro256's SplitMix64 seeding makes neighbouring seeds independent streams.

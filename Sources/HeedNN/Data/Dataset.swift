@@ -8,8 +8,8 @@ public struct Dataset {
     public let classNames: [String]
 
     public init(images: Tensor, labels: [Int], classNames: [String]) {
-        precondition(images.rank >= 1 && images.shape[0] == labels.count,
-                     "Dataset: \(labels.count) labels for images of shape \(images.shape)")
+        check(images.rank >= 1 && images.shape[0] == labels.count,
+              "Dataset: \(labels.count) labels for images of shape \(images.shape)")
         self.images = noGrad { images.detach().contiguous() }
         self.labels = labels
         self.classNames = classNames
@@ -28,7 +28,7 @@ public struct Dataset {
     /// Splits off `fraction` of the examples, chosen by a seeded shuffle, as a validation set:
     /// the same seed gives the same split on every machine. Both parts keep the original order.
     public func validationSplit(fraction: Double, seed: UInt64) -> (train: Dataset, validation: Dataset) {
-        precondition(fraction >= 0 && fraction <= 1, "validationSplit: fraction \(fraction) outside [0, 1]")
+        check(fraction >= 0 && fraction <= 1, "validationSplit: fraction \(fraction) outside [0, 1]")
         var rng = Xoshiro256(seed: seed)
         let order = seededPermutation(count, using: &rng)
         let validationCount = Int((fraction * Double(count)).rounded())
@@ -43,7 +43,7 @@ func gatherRows(_ source: Tensor, _ indices: [Int]) -> Tensor {
     let n = source.shape[0]
     let row = source.shape.dropFirst().reduce(1, *)
     let out = Tensor.zeros([indices.count] + source.shape.dropFirst())
-    for i in indices { precondition(i >= 0 && i < n, "gatherRows: index \(i) out of range 0..<\(n)") }
+    for i in indices { check(i >= 0 && i < n, "gatherRows: index \(i) out of range 0..<\(n)") }
     out.withUnsafeMutableBufferPointer { dst in
         source.withUnsafeBufferPointer { src in
             guard let d = dst.baseAddress, let s = src.baseAddress else { return }  // no elements

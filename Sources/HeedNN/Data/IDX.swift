@@ -1,4 +1,5 @@
 import Foundation
+import Heed
 
 /// An array read from an IDX file, the format of MNIST and Fashion-MNIST.
 ///
@@ -96,8 +97,8 @@ public struct IDXArray: Sendable {
 
     /// Every element as an Int. Integer element types only (a programmer error otherwise).
     public func ints() -> [Int] {
-        precondition(elementType != .float32 && elementType != .float64,
-                     "IDXArray.ints: the elements are \(elementType), not integers")
+        check(elementType != .float32 && elementType != .float64,
+              "IDXArray.ints: the elements are \(elementType), not integers")
         return bytes.withUnsafeBufferPointer { b in
             let p = b.baseAddress! + headerCount
             return (0..<count).map { i in

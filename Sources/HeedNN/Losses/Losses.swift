@@ -30,13 +30,13 @@ public enum LossReduction: Sendable {
 /// it to ~4 µs; it needs Heed's internal `recorded`, so it belongs there.
 public func crossEntropy(logits: Tensor, targets: [Int], labelSmoothing: Float = 0,
                          ignoreIndex: Int? = nil, reduction: LossReduction = .mean) -> Tensor {
-    precondition(logits.rank >= 1, "crossEntropy: logits of shape \(logits.shape) need a class axis")
+    check(logits.rank >= 1, "crossEntropy: logits of shape \(logits.shape) need a class axis")
     let classes = logits.shape[logits.rank - 1]
     let rows = classes == 0 ? 0 : logits.count / classes
-    precondition(targets.count == rows,
-                 "crossEntropy: \(targets.count) targets for logits of shape \(logits.shape)")
-    precondition(labelSmoothing >= 0 && labelSmoothing <= 1,
-                 "crossEntropy: labelSmoothing \(labelSmoothing) outside [0, 1]")
+    check(targets.count == rows,
+          "crossEntropy: \(targets.count) targets for logits of shape \(logits.shape)")
+    check(labelSmoothing >= 0 && labelSmoothing <= 1,
+          "crossEntropy: labelSmoothing \(labelSmoothing) outside [0, 1]")
     // The fused kernel covers the usual case: finite logits reduced to a scalar.
     if reduction != .none, !logits.withUnsafeBufferPointer({ $0.contains { !$0.isFinite } }) {
         return logits.softmaxCrossEntropy(targets: targets, labelSmoothing: labelSmoothing,
@@ -44,8 +44,8 @@ public func crossEntropy(logits: Tensor, targets: [Int], labelSmoothing: Float =
     }
     var kept = 0
     for t in targets where t != ignoreIndex {
-        precondition(t >= 0 && t < classes,
-                     "crossEntropy: target \(t) out of range for \(classes) classes (logits \(logits.shape))")
+        check(t >= 0 && t < classes,
+              "crossEntropy: target \(t) out of range for \(classes) classes (logits \(logits.shape))")
         kept += 1
     }
     let scale: Float = reduction == .mean ? 1 / Float(Swift.max(kept, 1)) : 1
@@ -82,8 +82,8 @@ public func crossEntropy(logits: Tensor, targets: [Int], labelSmoothing: Float =
 /// Mean squared error (input − target)², reduced as asked. Shapes must match (PyTorch only
 /// warns on broadcasting, which is nearly always a bug).
 public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: LossReduction = .mean) -> Tensor {
-    precondition(input.shape == target.shape,
-                 "mseLoss: input of shape \(input.shape) and target of shape \(target.shape) differ")
+    check(input.shape == target.shape,
+          "mseLoss: input of shape \(input.shape) and target of shape \(target.shape) differ")
     let d = input - target
     let squared = d * d  // not square(): that is pow, a scalar powf per element
     switch reduction {
@@ -99,9 +99,9 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: LossReduction 
 /// gradient's size independent of T. Gradients reach the teacher too if its logits require
 /// them, as in PyTorch; compute them under `noGrad` (or detach) for ordinary distillation.
 public func klDivergence(studentLogits: Tensor, teacherLogits: Tensor, temperature: Float = 1) -> Tensor {
-    precondition(studentLogits.shape == teacherLogits.shape && studentLogits.rank >= 1,
-                 "klDivergence: student logits \(studentLogits.shape) and teacher logits \(teacherLogits.shape) differ")
-    precondition(temperature > 0, "klDivergence: temperature \(temperature) must be positive")
+    check(studentLogits.shape == teacherLogits.shape && studentLogits.rank >= 1,
+          "klDivergence: student logits \(studentLogits.shape) and teacher logits \(teacherLogits.shape) differ")
+    check(temperature > 0, "klDivergence: temperature \(temperature) must be positive")
     let t = teacherLogits / temperature
     let logQ = (studentLogits / temperature).logSoftmax(axis: -1)
     let p = t.softmax(axis: -1), logP = t.logSoftmax(axis: -1)
@@ -113,8 +113,8 @@ public func klDivergence(studentLogits: Tensor, teacherLogits: Tensor, temperatu
 /// target. NaN for zero rows.
 public func accuracy(logits: Tensor, targets: [Int]) -> Float {
     let predicted = noGrad { logits.argmax(axis: -1) }.scalars
-    precondition(predicted.count == targets.count,
-                 "accuracy: \(targets.count) targets for logits of shape \(logits.shape)")
+    check(predicted.count == targets.count,
+          "accuracy: \(targets.count) targets for logits of shape \(logits.shape)")
     var correct = 0
     for (p, t) in zip(predicted, targets) where Int(p) == t { correct += 1 }
     return Float(correct) / Float(targets.count)

@@ -27,9 +27,9 @@ public class Adam: Optimizer {
 
     init(slots: ParameterSlots, learningRate: Float, betas: (Float, Float), eps: Float, weightDecay: Float,
          decoupled: Bool, _ op: String) {
-        precondition(learningRate >= 0 && eps >= 0 && weightDecay >= 0,
-                     "\(op): negative learningRate \(learningRate), eps \(eps) or weightDecay \(weightDecay)")
-        precondition((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "\(op): betas \(betas) outside [0, 1)")
+        check(learningRate >= 0 && eps >= 0 && weightDecay >= 0,
+              "\(op): negative learningRate \(learningRate), eps \(eps) or weightDecay \(weightDecay)")
+        check((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "\(op): betas \(betas) outside [0, 1)")
         self.slots = slots
         self.learningRate = learningRate
         self.betas = betas

@@ -60,11 +60,11 @@ struct ParameterSlots {
     init(_ named: [(name: String, tensor: Tensor)], _ op: String) {
         tensors = named.map(\.tensor)
         names = named.map(\.name)
-        precondition(Set(names).count == names.count, "\(op): parameter names are not unique: \(names)")
-        precondition(Set(tensors.map(ObjectIdentifier.init)).count == tensors.count,
-                     "\(op): a parameter appears twice (it would be updated twice per step)")
+        check(Set(names).count == names.count, "\(op): parameter names are not unique: \(names)")
+        check(Set(tensors.map(ObjectIdentifier.init)).count == tensors.count,
+              "\(op): a parameter appears twice (it would be updated twice per step)")
         for (n, t) in named {
-            precondition(t.isLeaf && t.isContiguous, "\(op): parameter '\(n)' of shape \(t.shape) is not a dense leaf")
+            check(t.isLeaf && t.isContiguous, "\(op): parameter '\(n)' of shape \(t.shape) is not a dense leaf")
         }
     }
 
@@ -73,7 +73,7 @@ struct ParameterSlots {
     func forEachGradient(_ op: String, _ body: (Int, Tensor, Tensor) -> Void) {
         for (i, p) in tensors.enumerated() {
             guard let g = p.grad else { continue }
-            precondition(g.shape == p.shape, "\(op): gradient of shape \(g.shape) for parameter '\(names[i])' of shape \(p.shape)")
+            check(g.shape == p.shape, "\(op): gradient of shape \(g.shape) for parameter '\(names[i])' of shape \(p.shape)")
             body(i, p, g)
         }
     }

@@ -23,10 +23,10 @@ public final class SGD: Optimizer {
     /// Named parameters (`module.namedParameters()`) name the saved state after them.
     public init(_ namedParameters: [(name: String, tensor: Tensor)], learningRate: Float = 1e-3,
                 momentum: Float = 0, dampening: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
-        precondition(learningRate >= 0 && momentum >= 0 && weightDecay >= 0,
-                     "SGD: negative learningRate \(learningRate), momentum \(momentum) or weightDecay \(weightDecay)")
-        precondition(!nesterov || (momentum > 0 && dampening == 0),
-                     "SGD: Nesterov momentum needs momentum > 0 and dampening 0 (got \(momentum), \(dampening))")
+        check(learningRate >= 0 && momentum >= 0 && weightDecay >= 0,
+              "SGD: negative learningRate \(learningRate), momentum \(momentum) or weightDecay \(weightDecay)")
+        check(!nesterov || (momentum > 0 && dampening == 0),
+              "SGD: Nesterov momentum needs momentum > 0 and dampening 0 (got \(momentum), \(dampening))")
         slots = ParameterSlots(namedParameters, "SGD")
         self.learningRate = learningRate
         self.momentum = momentum

@@ -1,4 +1,5 @@
 import Foundation
+import Heed
 
 /// A learning rate as a pure function of the number of optimizer steps already taken
 /// (0 before the first step). Set it before each step:
@@ -16,14 +17,14 @@ public struct StepDecay: LearningRateSchedule {
     public let gamma: Float
 
     public init(learningRate: Float, stepSize: Int, gamma: Float = 0.1) {
-        precondition(stepSize > 0, "StepDecay: stepSize \(stepSize) must be positive")
+        check(stepSize > 0, "StepDecay: stepSize \(stepSize) must be positive")
         self.learningRate = learningRate
         self.stepSize = stepSize
         self.gamma = gamma
     }
 
     public func lr(at step: Int) -> Float {
-        precondition(step >= 0, "StepDecay: negative step \(step)")
+        check(step >= 0, "StepDecay: negative step \(step)")
         return Float(Double(learningRate) * pow(Double(gamma), Double(step / stepSize)))
     }
 }
@@ -44,10 +45,10 @@ public struct CosineWithWarmup: LearningRateSchedule {
     public let minLearningRate: Float
 
     public init(learningRate: Float, warmupSteps: Int, totalSteps: Int, minLearningRate: Float = 0) {
-        precondition(warmupSteps >= 0 && totalSteps >= warmupSteps,
-                     "CosineWithWarmup: need 0 ≤ warmupSteps (\(warmupSteps)) ≤ totalSteps (\(totalSteps))")
-        precondition(minLearningRate >= 0 && minLearningRate <= learningRate,
-                     "CosineWithWarmup: minLearningRate \(minLearningRate) outside [0, \(learningRate)]")
+        check(warmupSteps >= 0 && totalSteps >= warmupSteps,
+              "CosineWithWarmup: need 0 ≤ warmupSteps (\(warmupSteps)) ≤ totalSteps (\(totalSteps))")
+        check(minLearningRate >= 0 && minLearningRate <= learningRate,
+              "CosineWithWarmup: minLearningRate \(minLearningRate) outside [0, \(learningRate)]")
         self.learningRate = learningRate
         self.warmupSteps = warmupSteps
         self.totalSteps = totalSteps
@@ -55,7 +56,7 @@ public struct CosineWithWarmup: LearningRateSchedule {
     }
 
     public func lr(at step: Int) -> Float {
-        precondition(step >= 0, "CosineWithWarmup: negative step \(step)")
+        check(step >= 0, "CosineWithWarmup: negative step \(step)")
         let top = Double(learningRate), bottom = Double(minLearningRate)
         if step < warmupSteps { return Float(top * Double(step) / Double(Swift.max(1, warmupSteps))) }
         let progress = Swift.min(1, Double(step - warmupSteps) / Double(Swift.max(1, totalSteps - warmupSteps)))

@@ -1,4 +1,5 @@
 import Foundation
+import Heed
 
 extension BertTokenizer {
     /// Loads `vocab.txt` (one token a line, the id its line number), `tokenizer_config.json`
@@ -20,7 +21,7 @@ extension BertTokenizer {
             length = model >= 2 && model <= 1_000_000 ? Int(model) : 512
         }
         if let maxLength {
-            precondition(maxLength >= 2, "BertTokenizer: maxLength \(maxLength) leaves no room for [CLS] and [SEP]")
+            check(maxLength >= 2, "BertTokenizer: maxLength \(maxLength) leaves no room for [CLS] and [SEP]")
             length = maxLength
         }
         guard length >= 2 else { throw TokenizerError.invalidMaxLength(path: sbertURL.path, value: length) }

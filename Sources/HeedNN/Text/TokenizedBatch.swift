@@ -1,3 +1,5 @@
+import Heed
+
 /// Encoded texts padded to a common length, laid out to feed a BERT: `ids` and
 /// `attentionMask` are [batchSize, length] row-major, length the longest encoding.
 public struct TokenizedBatch: Sendable, Equatable {
@@ -25,7 +27,7 @@ public struct TokenizedBatch: Sendable, Equatable {
 
     /// Row `b`'s ids without padding.
     public func ids(ofRow b: Int) -> ArraySlice<Int32> {
-        precondition(b >= 0 && b < batchSize, "TokenizedBatch: row \(b) outside 0..<\(batchSize)")
+        check(b >= 0 && b < batchSize, "TokenizedBatch: row \(b) outside 0..<\(batchSize)")
         let row = b * length
         let real = attentionMask[row..<(row + length)].reduce(0) { $0 + Int($1) }
         return ids[row..<(row + real)]

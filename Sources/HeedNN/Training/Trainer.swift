@@ -49,7 +49,7 @@ public final class Trainer {
 
     public init(model: any ImageClassifier, optimizer: any Optimizer, train: Dataset, test: Dataset,
                 batchSize: Int, seed: UInt64, schedule: ((Int) -> Float)? = nil) {
-        precondition(batchSize > 0, "Trainer: batch size \(batchSize) must be positive")
+        check(batchSize > 0, "Trainer: batch size \(batchSize) must be positive")
         self.model = model
         self.optimizer = optimizer
         self.train = train

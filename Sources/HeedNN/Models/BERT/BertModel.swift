@@ -175,14 +175,14 @@ public final class BertModel: Module {
     /// - `tokenTypes`: segment ids [B, L] (all 0 when nil: single texts).
     public func callAsFunction(ids: [Int], batch: Int, length: Int, attentionMask: Tensor? = nil,
                                tokenTypes: [Int]? = nil) -> Tensor {
-        precondition(batch >= 0 && length >= 0 && ids.count == batch * length,
-                     "BertModel: \(ids.count) ids are not [batch \(batch), length \(length)]")
-        precondition(length <= config.maxPositions,
-                     "BertModel: length \(length) exceeds the \(config.maxPositions) position embeddings")
-        precondition(attentionMask == nil || attentionMask!.shape == [batch, length],
-                     "BertModel: attention mask \(attentionMask!.shape) is not [\(batch), \(length)]")
-        precondition(tokenTypes == nil || tokenTypes!.count == ids.count,
-                     "BertModel: \(tokenTypes!.count) token types for \(ids.count) ids")
+        check(batch >= 0 && length >= 0 && ids.count == batch * length,
+              "BertModel: \(ids.count) ids are not [batch \(batch), length \(length)]")
+        check(length <= config.maxPositions,
+              "BertModel: length \(length) exceeds the \(config.maxPositions) position embeddings")
+        check(attentionMask == nil || attentionMask!.shape == [batch, length],
+              "BertModel: attention mask \(attentionMask!.shape) is not [\(batch), \(length)]")
+        check(tokenTypes == nil || tokenTypes!.count == ids.count,
+              "BertModel: \(tokenTypes!.count) token types for \(ids.count) ids")
         var x = wordEmbeddings(ids, shape: [batch, length])
             + positionEmbeddings.weight.slice(axis: 0, 0..<length)
         x = x + (tokenTypes.map { tokenTypeEmbeddings($0, shape: [batch, length]) }

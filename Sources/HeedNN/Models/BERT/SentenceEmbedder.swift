@@ -76,7 +76,7 @@ public final class SentenceEmbedder {
 
     /// `embed` for texts already encoded (rows of `encode`).
     public func embed(tokenIDs rows: [[Int32]], batchSize: Int = 32) -> Tensor {
-        precondition(batchSize > 0, "SentenceEmbedder.embed: batch size \(batchSize) must be positive")
+        check(batchSize > 0, "SentenceEmbedder.embed: batch size \(batchSize) must be positive")
         let out = Tensor.zeros([rows.count, dimension])
         let order = rows.indices.sorted { rows[$0].count > rows[$1].count }
         let wasTraining = model.isTraining
@@ -125,7 +125,7 @@ public final class SentenceEmbedder {
 
 /// Cosine similarity of two vectors of equal length (0 when either is zero).
 public func cosineSimilarity(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count, "cosineSimilarity: lengths \(a.count) and \(b.count) differ")
+    check(a.count == b.count, "cosineSimilarity: lengths \(a.count) and \(b.count) differ")
     var dot = 0.0, na = 0.0, nb = 0.0
     for i in a.indices {
         dot += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i])

@@ -19,7 +19,7 @@ public struct SentencePooling: Equatable, Sendable {
     public var modes: [Mode]
 
     public init(modes: [Mode]) {
-        precondition(!modes.isEmpty, "SentencePooling: no pooling mode")
+        check(!modes.isEmpty, "SentencePooling: no pooling mode")
         self.modes = Mode.allCases.filter(modes.contains)
     }
 
@@ -39,8 +39,8 @@ public struct SentencePooling: Equatable, Sendable {
 
     /// hidden [B, L, H] with `mask` [B, L] (1 real, 0 padding; nil = all real) → [B, H·modes.count].
     public func callAsFunction(_ hidden: Tensor, mask: Tensor?) -> Tensor {
-        precondition(hidden.rank == 3 && (mask == nil || mask!.shape == Array(hidden.shape.prefix(2))),
-                     "SentencePooling: hidden \(hidden.shape) and mask \(mask?.shape ?? []) are not [B, L, H] and [B, L]")
+        check(hidden.rank == 3 && (mask == nil || mask!.shape == Array(hidden.shape.prefix(2))),
+              "SentencePooling: hidden \(hidden.shape) and mask \(mask?.shape ?? []) are not [B, L, H] and [B, L]")
         let weights = mask?.unsqueezed(2)
         // sentence-transformers clamps the count at 1e-9, so an empty row pools to zeros.
         let count = mask.map { $0.sum(axis: 1, keepDims: true).maximum(1e-9) }
