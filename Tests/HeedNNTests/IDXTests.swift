@@ -162,7 +162,7 @@ final class IDXTests: XCTestCase {
         } catch {
             guard case let .unreadable(file, reason) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(file, dir.path)
-            XCTAssertEqual(reason, "Is a directory")
+            XCTAssertEqual(reason, "is a directory, not a regular file")
         }
     }
 

@@ -195,16 +195,13 @@ final class ByteStore: @unchecked Sendable {  // immutable after init
     }
 
     init(mapping path: String) throws(SafetensorsError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(file: path, operation: "open", code: errno) }
-        defer { close(fd) }  // the mapping outlives the descriptor
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io(file: path, operation: "stat", code: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .io(file: path, operation: "open (not a regular file)", code: EINVAL) }
-        let size = Int(st.st_size)
+        let file: RegularFile
+        do { file = try RegularFile(path) } catch { throw SafetensorsError(error, file: path) }
+        // The mapping outlives the descriptor, which `file` closes.
+        let size = file.size
         // mmap cannot map 0 bytes, and nothing shorter than the length prefix is a file anyway.
         guard size >= 8 else { throw .fileTooSmall(file: path, size: size) }
-        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, file.descriptor, 0)
         guard let p, p != MAP_FAILED else { throw .io(file: path, operation: "mmap", code: errno) }
         buffer = UnsafeRawBufferPointer(start: p, count: size)
         isMapped = true

@@ -34,6 +34,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case invalidName(file: String, name: String, reason: String)
     /// A system call failed; `code` is its errno.
     case io(file: String, operation: String, code: Int32)
+    /// The path names a directory, a FIFO, a device…: refused before anything blocks on it.
+    case notARegularFile(file: String, kind: String)
 
     public var description: String {
         switch self {
@@ -74,6 +76,17 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
             return "\(file): cannot write tensor name '\(name)': \(reason)"
         case let .io(file, operation, code):
             return "\(file): \(operation) failed: \(String(cString: strerror(code)))"
+        case let .notARegularFile(file, kind):
+            return "\(file): is \(kind), not a regular file"
+        }
+    }
+
+    /// A `RegularFile` failure as the safetensors reader reports it.
+    init(_ failure: RegularFile.Failure, file: String) {
+        switch failure {
+        case let .system(operation, code): self = .io(file: file, operation: operation, code: code)
+        case let .notRegular(kind): self = .notARegularFile(file: file, kind: kind)
+        case .tooLarge: self = .io(file: file, operation: failure.reason, code: EFBIG)
         }
     }
 }

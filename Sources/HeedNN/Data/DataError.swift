@@ -11,12 +11,16 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case unsupportedType(file: String, typeCode: UInt8)
     /// The (decompressed) contents are shorter than the header says.
     case truncated(file: String, expected: Int, actual: Int)
-    /// The (decompressed) contents are longer than the header says.
+    /// The (decompressed) contents are longer than the header says. A gzipped file is read at
+    /// most `IDXArray.trailingScanLimit` bytes past the expected end, so `actual` is then a
+    /// lower bound.
     case trailingBytes(file: String, expected: Int, actual: Int)
     /// A well-formed IDX array of the wrong shape for the dataset (e.g. images not 28×28).
     case unexpectedShape(file: String, found: [Int], expected: String)
     case countMismatch(imagesFile: String, images: Int, labelsFile: String, labels: Int)
     case labelOutOfRange(file: String, index: Int, value: Int, classCount: Int)
+    /// A data split with no examples: training or evaluating on it would report made-up numbers.
+    case emptySplit(file: String)
     /// zlib rejected the stream, or it ended early.
     case corruptGzip(file: String, reason: String)
 
@@ -35,14 +39,20 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
             let need = expected == .max ? "more bytes than can be addressed" : "\(expected) bytes"
             return "\(file): truncated: the IDX header calls for \(need), the data has \(actual)"
         case let .trailingBytes(file, expected, actual):
-            return "\(file): \(actual - expected) unexpected bytes after the data: "
-                + "the IDX header calls for \(expected) bytes, the data has \(actual)"
+            // A stream of unknown length is read only `trailingScanLimit` bytes past the end.
+            let extra = actual - expected
+            let count = extra >= IDXArray.trailingScanLimit ? "at least \(extra)" : "\(extra)"
+            let has = extra >= IDXArray.trailingScanLimit ? "at least \(actual)" : "\(actual)"
+            return "\(file): \(count) unexpected bytes after the data: "
+                + "the IDX header calls for \(expected) bytes, the data has \(has)"
         case let .unexpectedShape(file, found, expected):
             return "\(file): the array has shape \(found), expected \(expected)"
         case let .countMismatch(imagesFile, images, labelsFile, labels):
             return "\(imagesFile) has \(images) images but \(labelsFile) has \(labels) labels"
         case let .labelOutOfRange(file, index, value, classCount):
             return "\(file): label \(value) at index \(index) is outside 0..<\(classCount)"
+        case let .emptySplit(file):
+            return "\(file): holds no examples (an empty split cannot be trained or evaluated on)"
         case let .corruptGzip(file, reason):
             return "\(file): corrupt gzip data: \(reason)"
         }

@@ -26,20 +26,25 @@ extension Dataset {
         let labelsURL = try locate("\(prefix)-labels-idx1-ubyte", in: dir)
         let imagesFile = imagesURL.path, labelsFile = labelsURL.path
 
-        let images = try IDXArray(contentsOf: imagesURL)
-        guard images.magic == 0x0803 else {
-            throw .badMagic(file: imagesFile, found: images.magic, expected: "0x00000803 (u8 images [n, rows, cols])")
+        // Kind and shape are checked on each header, before its data is read.
+        let images = try IDXArray(contentsOf: imagesURL) { (type, shape) throws(DataError) in
+            guard type == .uint8 && shape.count == 3 else {
+                throw .badMagic(file: imagesFile, found: UInt32(type.rawValue) << 8 | UInt32(shape.count),
+                                expected: "0x00000803 (u8 images [n, rows, cols])")
+            }
+            guard shape[1] == 28 && shape[2] == 28 else {
+                throw .unexpectedShape(file: imagesFile, found: shape, expected: "[n, 28, 28]")
+            }
+            guard shape[0] > 0 else { throw .emptySplit(file: imagesFile) }
         }
-        guard images.shape[1] == 28 && images.shape[2] == 28 else {
-            throw .unexpectedShape(file: imagesFile, found: images.shape, expected: "[n, 28, 28]")
-        }
-        let labels = try IDXArray(contentsOf: labelsURL)
-        guard labels.magic == 0x0801 else {
-            throw .badMagic(file: labelsFile, found: labels.magic, expected: "0x00000801 (u8 labels [n])")
-        }
-        guard images.shape[0] == labels.shape[0] else {
-            throw .countMismatch(imagesFile: imagesFile, images: images.shape[0],
-                                 labelsFile: labelsFile, labels: labels.shape[0])
+        let labels = try IDXArray(contentsOf: labelsURL) { (type, shape) throws(DataError) in
+            guard type == .uint8 && shape.count == 1 else {
+                throw .badMagic(file: labelsFile, found: UInt32(type.rawValue) << 8 | UInt32(shape.count),
+                                expected: "0x00000801 (u8 labels [n])")
+            }
+            guard shape[0] == images.shape[0] else {
+                throw .countMismatch(imagesFile: imagesFile, images: images.shape[0], labelsFile: labelsFile, labels: shape[0])
+            }
         }
         let classNames = fashionMNISTClassNames
         let labelValues = labels.ints()

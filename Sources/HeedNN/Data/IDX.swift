@@ -22,7 +22,7 @@ public struct IDXArray: Sendable {
 
     public let elementType: ElementType
     public let shape: [Int]
-    /// The whole file (decompressed); the elements start at `headerCount`.
+    /// The header and the elements, as stored (decompressed); the elements start at `headerCount`.
     private let bytes: [UInt8]
     private let headerCount: Int
 
@@ -34,15 +34,50 @@ public struct IDXArray: Sendable {
     /// The elements' bytes as stored: row-major, big-endian. No copy.
     public var payload: ArraySlice<UInt8> { bytes[headerCount...] }
 
-    /// Reads an IDX file, plain or gzip-compressed.
-    public init(contentsOf url: URL) throws(DataError) {
-        try self.init(bytes: readFile(url, missingHint: "Check the path."), file: url.path)
+    /// Reads an IDX file, plain or gzip-compressed (told apart by gzip's magic number 1f 8b,
+    /// never a valid IDX start).
+    ///
+    /// Header first: `expecting(type, shape)` runs on the header alone and may throw (a
+    /// dataset that wants [n, 28, 28] images refuses anything else before a byte of data is
+    /// read); a plain file's size is checked against the header before the elements are
+    /// allocated; a gzipped file is inflated only as far as the header says the data goes.
+    public init(contentsOf url: URL,
+                expecting: ((ElementType, [Int]) throws(DataError) -> Void)? = nil) throws(DataError) {
+        let source: RegularFile
+        do { source = try RegularFile(url.path) } catch { throw DataError(error, file: url.path) }
+        var magic = FileStream(source: source, offset: 0)
+        var head: [UInt8] = []
+        _ = try magic.append(upTo: 2, to: &head)
+        var plain = FileStream(source: source, offset: 0)
+        if Gzip.isGzip(head) {
+            var inflated = try GzipStream(plain)
+            try self.init(&inflated, knownSize: nil, expecting: expecting)
+        } else {
+            try self.init(&plain, knownSize: source.size, expecting: expecting)
+        }
     }
 
-    /// Parses the bytes of an IDX file, plain or gzip-compressed (told apart by gzip's magic
-    /// number 1f 8b, never a valid IDX start); `file` names the source in errors.
-    public init(bytes: [UInt8], file: String) throws(DataError) {
-        let bytes = Gzip.isGzip(bytes) ? try Gzip.decompress(bytes, file: file) : bytes
+    /// Parses the bytes of an IDX file, plain or gzip-compressed; `file` names the source in errors.
+    public init(bytes: [UInt8], file: String,
+                expecting: ((ElementType, [Int]) throws(DataError) -> Void)? = nil) throws(DataError) {
+        var plain = MemoryStream(bytes: bytes, file: file)
+        if Gzip.isGzip(bytes) {
+            var inflated = try GzipStream(plain)
+            try self.init(&inflated, knownSize: nil, expecting: expecting)
+        } else {
+            try self.init(&plain, knownSize: bytes.count, expecting: expecting)
+        }
+    }
+
+    /// How far past the expected end a stream of unknown size is read to count trailing bytes.
+    static let trailingScanLimit = 1 << 26
+
+    /// `knownSize`: the stream's total length when it is known up front (plain files).
+    private init<S: ByteStream>(_ stream: inout S, knownSize: Int?,
+                                expecting: ((ElementType, [Int]) throws(DataError) -> Void)?) throws(DataError) {
+        let file = stream.file
+        var bytes: [UInt8] = []
+        _ = try stream.append(upTo: 4, to: &bytes)
         guard bytes.count >= 4 else { throw .truncated(file: file, expected: 4, actual: bytes.count) }
         guard bytes[0] == 0 && bytes[1] == 0 else {
             throw .badMagic(file: file, found: bigEndianUInt32(bytes, at: 0),
@@ -53,6 +88,7 @@ public struct IDXArray: Sendable {
         }
         let rank = Int(bytes[3])
         let headerCount = 4 + 4 * rank
+        _ = try stream.append(upTo: 4 * rank, to: &bytes)
         guard bytes.count >= headerCount else {
             throw .truncated(file: file, expected: headerCount, actual: bytes.count)
         }
@@ -65,8 +101,16 @@ public struct IDXArray: Sendable {
             total = overflow ? .max : p
         }
         let expected = total > Int.max - headerCount ? Int.max : headerCount + total
+        try expecting?(type, shape)
+        if let knownSize {
+            if knownSize < expected { throw .truncated(file: file, expected: expected, actual: knownSize) }
+            if knownSize > expected { throw .trailingBytes(file: file, expected: expected, actual: knownSize) }
+            bytes.reserveCapacity(expected)
+        }
+        _ = try stream.append(upTo: expected - headerCount, to: &bytes)
         if bytes.count < expected { throw .truncated(file: file, expected: expected, actual: bytes.count) }
-        if bytes.count > expected { throw .trailingBytes(file: file, expected: expected, actual: bytes.count) }
+        let extra = try stream.skip(upTo: IDXArray.trailingScanLimit)
+        if extra > 0 { throw .trailingBytes(file: file, expected: expected, actual: expected + extra) }
         self.elementType = type
         self.shape = shape
         self.bytes = bytes
@@ -111,33 +155,6 @@ public struct IDXArray: Sendable {
             }
         }
     }
-}
-
-/// The bytes of `url`. A missing file throws `fileNotFound` carrying `missingHint`; other
-/// failures `unreadable` with the system's reason (POSIX calls: Foundation's errors on Linux
-/// say only "NSCocoaErrorDomain error 256").
-func readFile(_ url: URL, missingHint: String) throws(DataError) -> [UInt8] {
-    let path = url.path
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else {
-        let e = errno
-        if e == ENOENT { throw .fileNotFound(path: path, hint: missingHint) }
-        throw .unreadable(file: path, reason: String(cString: strerror(e)))
-    }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw .unreadable(file: path, reason: String(cString: strerror(errno))) }
-    var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-    var filled = 0
-    while filled < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw .unreadable(file: path, reason: String(cString: strerror(errno))) }
-        if n == 0 { break }  // the file shrank while being read
-        filled += n
-    }
-    bytes.removeLast(bytes.count - filled)
-    return bytes
 }
 
 private func bigEndianUInt32(_ b: [UInt8], at i: Int) -> UInt32 {

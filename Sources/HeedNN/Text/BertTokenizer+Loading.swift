@@ -88,12 +88,9 @@ extension BertTokenizer {
     }
 
     static func readUTF8(_ url: URL) throws -> String {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: url.path) ? "\(error.localizedDescription)" : "no such file"
-            throw TokenizerError.unreadableFile(path: url.path, reason: reason)
+        let data: [UInt8]
+        do { data = try RegularFile(url.path).readAll(limit: RegularFile.textLimit) } catch {
+            throw TokenizerError.unreadableFile(path: url.path, reason: error.isMissing ? "no such file" : error.reason)
         }
         if let text = String(validating: data, as: UTF8.self) { return text }
         var offset = 0

@@ -4,8 +4,10 @@ import Foundation
 /// Problems inside model.safetensors are `SafetensorsError`s and `CheckpointError`s, and the
 /// tokenizer's files give `TokenizerError`s; each names its file.
 public enum ModelFolderError: Error, CustomStringConvertible, Equatable {
-    /// A file the folder must have is not there (or is not a readable file).
+    /// A file the folder must have is not there.
     case missingFile(String)
+    /// The file is there but cannot be read: a directory, a FIFO, no permission, too large.
+    case unreadable(file: String, reason: String)
     /// The file is there but is not the JSON we expect.
     case malformed(file: String, reason: String)
     /// Well-formed, but asks for something Heed does not implement.
@@ -14,6 +16,7 @@ public enum ModelFolderError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .missingFile(file): "\(file): no such file (is this a sentence-transformers model folder?)"
+        case let .unreadable(file, reason): "\(file): cannot read the file: \(reason)"
         case let .malformed(file, reason): "\(file): \(reason)"
         case let .unsupported(file, reason): "\(file): not supported: \(reason)"
         }
@@ -22,10 +25,12 @@ public enum ModelFolderError: Error, CustomStringConvertible, Equatable {
     /// Reads and decodes a JSON file of the folder, mapping every failure to a typed error
     /// that names the file.
     static func decode<T: Decodable>(_ type: T.Type, _ url: URL) throws(ModelFolderError) -> T {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .missingFile(url.path) }
+        let bytes: [UInt8]
+        do { bytes = try RegularFile(url.path).readAll(limit: RegularFile.textLimit) } catch {
+            throw error.isMissing ? .missingFile(url.path) : .unreadable(file: url.path, reason: error.reason)
+        }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
             throw .malformed(file: url.path, reason: jsonDecodingFailure(error))
         }
