@@ -112,6 +112,7 @@ struct HeedBench: ParsableCommand {
             if !t.isEmpty { print(t) }
         }
         print(TableReport.embedTable(session))
+        print(TableReport.tokenizeTable(session))
         print(TableReport.threadingRatios(session))
         print(TableReport.skipped())
         print(TableReport.targets(session.targetChecks()))

@@ -72,7 +72,7 @@ struct JSONReport: Encodable {
             "gflops": "flops / median_s; best_gflops = flops / min_s",
             "sgemm_peak_gflops": "best (min-time) 2048³ cblas_sgemm run of the session on OpenBLAS's threads, measured at the start and at the end",
             "percent_of_peak": "gflops / sgemm_peak_gflops × 100",
-            "items_per_s": "texts per second from the median (embedding cases; items_per_call texts a call), null elsewhere",
+            "items_per_s": "texts per second from the median (embedding cases; items_per_call texts a call), input bytes per second (tokenize cases), null elsewhere",
             "speedup_vs_naive": "median of the naive case with the same shape, mask and pass / this median; null without one",
             "peak_tensor_bytes": "Heed's allocator (MemoryStats): the case's inputs plus the most bytes alive during any run beyond those alive when it started; naive cases' [Float]/[Double] arrays are not counted",
             "peak_rss_bytes": session.machine.rssPeakResettable

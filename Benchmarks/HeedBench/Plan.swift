@@ -43,6 +43,7 @@ struct Plan {
         g.append(trainingCases())
         // One case per group: each embeds its own texts, nothing to compare inside a group.
         for c in EmbeddingBench.cases(quick: quick) { g.append([c]) }
+        for c in TokenizerBench.cases(quick: quick) { g.append([c]) }
 
         let threading: [GemmShape] = quick
             ? [GemmShape(m: 256, n: 256, k: 64, batch: 32, transB: true)]

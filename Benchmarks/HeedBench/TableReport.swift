@@ -75,7 +75,8 @@ enum TableReport {
             }
         }
         if s.machine.cores > 1 {
-            let parallel = s.measured.filter { $0.bench.path != "naive" && !$0.bench.path.hasPrefix("cblas 1 ") }
+            // Naive loops, one-thread SGEMM and the (serial) tokenizer are not meant to use both cores.
+            let parallel = s.measured.filter { !["naive", "serial"].contains($0.bench.path) && !$0.bench.path.hasPrefix("cblas 1 ") }
             let starved = parallel.filter { $0.coresUsed < 1.5 }
             if starved.count * 5 > parallel.count {
                 out.append("\(starved.count) of \(parallel.count) parallel cases kept fewer than 1.5 cores busy (column cores): another tenant held a core during them, so their times are too long.")
@@ -127,6 +128,21 @@ enum TableReport {
                 : "\n   peers: \(p.status)"
         }
         return title + "\n" + format(cells, leftColumns: 1)
+    }
+
+    /// The tokenizer cases: bytes per second and seconds per MB (`items` is the input's bytes).
+    static func tokenizeTable(_ s: Session) -> String {
+        let rows = s.measured.filter { $0.bench.group == "tokenize" }
+        guard !rows.isEmpty else { return "" }
+        var cells = [["workload", "MB", "median ms", "min ms", "max ms", "runs", "MB/s", "s/MB", "RSS MiB"]]
+        for m in rows {
+            let mb = Double(m.bench.items ?? 0) / 1e6
+            cells.append([m.bench.shape, String(format: "%.1f", mb), ms(m.median), ms(m.min), ms(m.max), "\(m.times.count)",
+                          String(format: "%.1f", mb / m.median), String(format: "%.4f", m.median / mb),
+                          m.peakRSSBytes.map(mib) ?? "—"])
+        }
+        return "\n== WordPiece tokenizer (all-MiniLM-L6-v2), pathological inputs: time per MB should not grow with the input\n"
+            + format(cells, leftColumns: 1)
     }
 
     static func ms(_ t: Double) -> String {

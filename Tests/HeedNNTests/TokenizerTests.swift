@@ -117,6 +117,30 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(short.encode("hello"), [2, 3])
     }
 
+    /// Encoding stops reading at the length limit: a long text encodes as its prefix does, and
+    /// the words after the limit are never normalised (the closure sees only what it asked for).
+    func testEncodingStopsAtTheLimit() throws {
+        let t = try tiny(maxSeqLength: 6)
+        let text = String(repeating: "hello world ", count: 100_000) + "unaffable"
+        XCTAssertEqual(t.encode(text), [2, 9, 11, 9, 11, 3])
+        var seen = 0
+        t.basic.forEachWord(in: text[...]) { _ in seen += 1; return seen < 3 }
+        XCTAssertEqual(seen, 3, "forEachWord went on after its body returned false")
+    }
+
+    /// One word of 300,000 scalars (no space, nothing ASCII): one [UNK], and only the first
+    /// 101 scalars of it are kept while the word is read to its end.
+    func testHugeWordWithoutSpacesIsOneUnknown() throws {
+        let t = try tiny()
+        XCTAssertEqual(t.tokenize(String(repeating: "é", count: 300_000)), ["[UNK]"])
+        XCTAssertEqual(t.tokenize(String(repeating: "é", count: 300_000) + " cafe"), ["[UNK]", "cafe"])
+        var lengths: [Int] = []
+        t.basic.forEachWord(in: (String(repeating: "e\u{301}", count: 5000) + " ab")[...], maxWordLength: 100) {
+            lengths.append($0.count); return true
+        }
+        XCTAssertEqual(lengths, [101, 2])
+    }
+
     func testBatchPadsToLongestWithMask() throws {
         let t = try tiny()
         let batch = t.encodeBatch(["hello", "hello, world", ""])
@@ -247,6 +271,29 @@ final class TokenizerTests: XCTestCase {
         let file = try MiniLMFixtures.load("embeddings.json", as: File.self)
         assertMatches(file.sentences.map { Example(text: $0.text, input_ids: $0.input_ids) }, try minilm(),
                       "embeddings.json")
+    }
+
+    /// Texts that stress the normalisation (canonical reordering, decompositions that start
+    /// with a non-starter, singletons, Hangul, long runs with no ASCII): the reference
+    /// normaliser's words, from make_normalization_fixtures.py.
+    func testNormalizationStressMatchesReference() throws {
+        struct Example: Decodable { let text: String; let words: [String] }
+        struct File: Decodable { let texts: [Example] }
+        let basic = try minilm().basic
+        let file = try MiniLMFixtures.load("normalization_words.json", as: File.self)
+        XCTAssertGreaterThan(file.texts.count, 3000)
+        var failures = 0
+        for e in file.texts {
+            let words = basic.tokenize(e.text)
+            // Compared as scalars: Swift's String == would call canonically equivalent words equal.
+            guard words.map({ Array($0.unicodeScalars) }) != e.words.map({ Array($0.unicodeScalars) }) else { continue }
+            failures += 1
+            if failures <= 10 {
+                let hex = { (s: String) in s.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " ") }
+                XCTFail("\(hex(e.text)):\n  expected \(e.words.map(hex))\n  actual   \(words.map(hex))")
+            }
+        }
+        XCTAssertEqual(failures, 0, "\(failures) of \(file.texts.count) texts differ from the reference")
     }
 
     /// Every code point c: the words of "a" + c + "a" hashed per block, as the fixture script

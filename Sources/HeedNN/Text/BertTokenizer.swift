@@ -51,37 +51,32 @@ public struct BertTokenizer: Sendable {
         TokenizedBatch(texts.map(encode), padID: padID)
     }
 
-    /// Appends the ids of `text` (no [CLS]/[SEP]) to `ids` until it holds `limit` ids.
+    /// Appends the ids of `text` (no [CLS]/[SEP]) to `ids` until it holds `limit` ids. Stops
+    /// reading the text there: a 50 MB line costs what its first `limit` tokens cost.
     func appendIDs(of text: String, to ids: inout [Int32], limit: Int) {
-        var scalars: [Unicode.Scalar] = []
-        var words: [Range<Int>] = []
         var buffer: [UInt8] = []
-        for piece in splitOnSpecialTokens(text) {
-            if ids.count >= limit { break }
+        forEachPiece(of: text) { piece in
             switch piece {
             case let .special(id):
                 ids.append(id)
             case let .text(segment):
-                scalars.removeAll(keepingCapacity: true)
-                words.removeAll(keepingCapacity: true)
-                basic.normalize(segment, into: &scalars)
-                basic.split(scalars, into: &words)
-                for word in words {
-                    if ids.count >= limit { break }
-                    wordPiece.appendIDs(of: scalars[word], to: &ids, buffer: &buffer)
+                basic.forEachWord(in: segment, maxWordLength: wordPiece.maxInputCharacters) { word in
+                    wordPiece.appendIDs(of: word, to: &ids, buffer: &buffer)
+                    return ids.count < limit
                 }
             }
+            return ids.count < limit
         }
         if ids.count > limit { ids.removeSubrange(limit...) }
     }
 
     enum Piece { case text(Substring), special(Int32) }
 
-    /// `text` cut around verbatim special tokens: at each position the longest one that
-    /// starts there, leftmost first (the reference's leftmost-longest Aho–Corasick match).
-    func splitOnSpecialTokens(_ text: String) -> [Piece] {
-        guard !specialTokens.isEmpty else { return [.text(text[...])] }
-        var pieces: [Piece] = []
+    /// Calls `body` with `text` cut around verbatim special tokens, in order, until it returns
+    /// false: at each position the longest one that starts there, leftmost first (the
+    /// reference's leftmost-longest Aho–Corasick match).
+    func forEachPiece(of text: String, _ body: (Piece) -> Bool) {
+        guard !specialTokens.isEmpty else { _ = body(.text(text[...])); return }
         let utf8 = text.utf8
         var segmentStart = utf8.startIndex
         var i = utf8.startIndex
@@ -93,15 +88,14 @@ public struct BertTokenizer: Sendable {
                 }
             }
             if let best {
-                if segmentStart != i { pieces.append(.text(text[segmentStart..<i])) }
-                pieces.append(.special(best.id))
+                if segmentStart != i && !body(.text(text[segmentStart..<i])) { return }
+                if !body(.special(best.id)) { return }
                 i = utf8.index(i, offsetBy: best.length)
                 segmentStart = i
             } else {
                 i = utf8.index(after: i)
             }
         }
-        if segmentStart != utf8.endIndex { pieces.append(.text(text[segmentStart...])) }
-        return pieces
+        if segmentStart != utf8.endIndex { _ = body(.text(text[segmentStart...])) }
     }
 }
