@@ -44,5 +44,8 @@ let package = Package(
         .target(name: "HeedTestSupport", dependencies: ["Heed"], path: "Tests/HeedTestSupport"),
         .testTarget(name: "HeedTests", dependencies: ["Heed", "HeedTestSupport"]),
         .testTarget(name: "HeedNNTests", dependencies: ["HeedNN", "Heed", "CZlib", "HeedTestSupport"]),
+        // The `heed` binary run as a user runs it, on bad flags and bad files (the dependency
+        // builds it beside the tests).
+        .testTarget(name: "HeedCLITests", dependencies: ["heed", "HeedNN", "Heed", "HeedTestSupport"]),
     ]
 )

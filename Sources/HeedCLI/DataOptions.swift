@@ -7,6 +7,10 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Directory with the Fashion-MNIST IDX files (default: \(Dataset.fashionMNISTDirectory.path)).")
     var data: String?
 
+    func validate() throws {
+        if let data { try OptionCheck.directory(data, "--data") }
+    }
+
     func load(_ split: Dataset.Split) throws -> Dataset {
         try Dataset.fashionMNIST(directory: data.map { URL(fileURLWithPath: $0) }, split: split)
     }

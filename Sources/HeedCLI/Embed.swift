@@ -24,17 +24,21 @@ struct Embed: ParsableCommand {
     @Option(help: "Texts per forward pass.") var batchSize = 32
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        try OptionCheck.inRange(batchSize, 1...4096, "--batch-size")
+        try OptionCheck.directory(model, "--model")
+        if let file, file != "-" { try OptionCheck.readableStream(file, "FILE") }
     }
 
     func run() throws {
         let embedder = try SentenceEmbedder(contentsOf: URL(fileURLWithPath: model))
         let input: LineReader
         if let file, file != "-" {
-            guard let reader = LineReader(path: file) else { throw ValidationError("\(file): cannot open for reading") }
+            guard let reader = LineReader(path: file) else {
+                throw ValidationError("\(file): cannot open for reading: \(String(cString: strerror(errno)))")
+            }
             input = reader
         } else {
-            input = LineReader(fileDescriptor: 0)
+            input = LineReader(fileDescriptor: 0, name: "stdin")
         }
         let source = file ?? "stdin"
         var rejected = 0
@@ -99,6 +103,10 @@ struct Similarity: ParsableCommand {
     @Argument(help: "The first text.") var a: String
     @Argument(help: "The second text.") var b: String
 
+    func validate() throws {
+        try OptionCheck.directory(model, "--model")
+    }
+
     func run() throws {
         let embedder = try SentenceEmbedder(contentsOf: URL(fileURLWithPath: model))
         let e = embedder.embed([a, b])
@@ -124,20 +132,25 @@ final class LineReader {
     private var eof = false
     private var number = 0
 
-    init(fileDescriptor: Int32) { fd = fileDescriptor; ownsDescriptor = false }
+    /// What read errors name.
+    let name: String
+
+    init(fileDescriptor: Int32, name: String) { fd = fileDescriptor; ownsDescriptor = false; self.name = name }
 
     init?(path: String) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         self.fd = fd
         ownsDescriptor = true
+        name = path
     }
 
     deinit { if ownsDescriptor { close(fd) } }
 
     struct ReadError: Error, CustomStringConvertible {
+        let name: String
         let errno: Int32
-        var description: String { "reading input: \(String(cString: strerror(errno)))" }
+        var description: String { "\(name): read failed: \(String(cString: strerror(errno)))" }
     }
 
     func next() throws -> (Int, ArraySlice<UInt8>)? {
@@ -163,7 +176,7 @@ final class LineReader {
             let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ReadError(errno: errno)
+                throw ReadError(name: name, errno: errno)
             }
             if n == 0 { eof = true } else { buffer += block[0..<n] }
         }

@@ -9,6 +9,12 @@ struct Eval: ParsableCommand {
     @Option(help: "A checkpoint written by `heed train --save`.") var checkpoint: String
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Print JSON.") var json = false
+    @Flag(name: .customLong("allow-nonfinite"), help: "Evaluate a checkpoint even if it holds NaN or infinite weights (to inspect it).")
+    var allowNonFinite = false
+
+    func validate() throws {
+        try OptionCheck.readableFile(checkpoint, "--checkpoint")
+    }
 
     struct Result: Codable {
         var model: String, checkpoint: String, epoch: Int?, parameters: Int
@@ -26,7 +32,7 @@ struct Eval: ParsableCommand {
             throw ValidationError("\(checkpoint): no known model name in its metadata (expected one of \(ModelKind.allCases.map(\.rawValue)))")
         }
         let model = kind.make(seed: 0)
-        try model.load(from: url)
+        try model.load(from: file, allowNonFinite: allowNonFinite)
         let (loss, acc) = Trainer.evaluate(model, try dataOptions.load(.test))
         let result = Result(model: name, checkpoint: checkpoint, epoch: file.metadata["epoch"].flatMap(Int.init),
                             parameters: model.parameterCount, testAccuracy: acc, testLoss: loss)

@@ -14,6 +14,11 @@ struct Experiment: ParsableCommand {
     @Option(help: "Write the test-accuracy curves here (SVG).") var svg = "experiment.svg"
     @Flag(help: "Print the summaries as JSON lines.") var json = false
 
+    func validate() throws {
+        guard !models.isEmpty else { throw ValidationError("--models needs at least one of \(ModelKind.allCases.map(\.rawValue))") }
+        try OptionCheck.writableFile(svg, "--svg")
+    }
+
     func run() throws {
         let train = try dataOptions.load(.train), test = try dataOptions.load(.test)
         var summaries: [TrainingSummary] = []

@@ -13,20 +13,45 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Warm-up steps of the cosine schedule.") var warmup = 0
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 0
 
+    @Flag(name: .customLong("skip-nonfinite-batches"),
+          help: "Skip the optimizer step of a batch whose loss or gradients are NaN or infinite (default: stop with an error naming the step).")
+    var skipNonFiniteBatches = false
+
     enum ScheduleKind: String, ExpressibleByArgument { case constant, cosine }
 
-    func makeTrainer(_ kind: ModelKind, train: Dataset, test: Dataset) -> Trainer {
+    /// Bounds that keep every count below overflow (epochs × batches fits easily in Int).
+    static let maxEpochs = 1_000_000, maxBatchSize = 1 << 16
+
+    func validate() throws {
+        try OptionCheck.inRange(epochs, 1...Self.maxEpochs, "--epochs")
+        try OptionCheck.inRange(batchSize, 1...Self.maxBatchSize, "--batch-size")
+        try OptionCheck.nonNegativeFinite(lr, "--lr")
+        try OptionCheck.nonNegativeFinite(weightDecay, "--weight-decay")
+        try OptionCheck.inRange(warmup, 0...Int(Int32.max), "--warmup")
+        if warmup > 0 && schedule != .cosine {
+            throw ValidationError("--warmup \(warmup) needs --schedule cosine (the constant schedule has no warm-up)")
+        }
+    }
+
+    func makeTrainer(_ kind: ModelKind, train: Dataset, test: Dataset) throws -> Trainer {
         let model = kind.make(seed: seed)
         let params = model.namedParameters()
         let optimizer: any Optimizer = weightDecay > 0
             ? AdamW(params, learningRate: lr, weightDecay: weightDecay)
             : Adam(params, learningRate: lr)
         let totalSteps = epochs * ((train.count + batchSize - 1) / batchSize)
+        // The one check that needs the data: the training set's size fixes the step count.
+        guard warmup <= totalSteps else {
+            throw ValidationError("--warmup \(warmup) is more than the \(totalSteps) steps of \(epochs) epochs of "
+                                  + "\(train.count) examples at batch size \(batchSize)")
+        }
         let schedule: ((Int) -> Float)? = schedule == .cosine
             ? { [lr, warmup] step in CosineWithWarmup(learningRate: lr, warmupSteps: warmup, totalSteps: totalSteps).lr(at: step) }
             : nil
-        return Trainer(model: model, optimizer: optimizer, train: train, test: test,
-                       batchSize: batchSize, seed: seed, schedule: schedule)
+        let trainer = Trainer(model: model, optimizer: optimizer, train: train, test: test,
+                              batchSize: batchSize, seed: seed, schedule: schedule)
+        trainer.nonFinitePolicy = skipNonFiniteBatches ? .skipBatch : .stop
+        return trainer
     }
 }
 
@@ -62,7 +87,7 @@ struct TrainingSummary: Codable {
 /// progress bar and one line per epoch; returns the summary.
 func runTraining(_ kind: ModelKind, _ options: TrainingOptions, train: Dataset, test: Dataset,
                  resume: String?, save: String?, log: String?, quiet: Bool = false) throws -> TrainingSummary {
-    let trainer = options.makeTrainer(kind, train: train, test: test)
+    let trainer = try options.makeTrainer(kind, train: train, test: test)
     if let resume {
         let url = URL(fileURLWithPath: resume)
         // A checkpoint of another model would fail on its first parameter name; say why instead.
@@ -85,8 +110,11 @@ func runTraining(_ kind: ModelKind, _ options: TrainingOptions, train: Dataset, 
         let e = trainer.epoch + 1
         var bar = ProgressBar(label: "\(kind.rawValue) epoch \(e)/\(options.epochs)", total: trainer.batchesPerEpoch,
                               batchSize: options.batchSize)
-        let (loss, acc, seconds) = trainer.trainEpoch { b, n, l, a in bar.update(b, loss: l, accuracy: a) }
+        let (loss, acc, seconds) = try trainer.trainEpoch { b, n, l, a in bar.update(b, loss: l, accuracy: a) }
         bar.finish()
+        if trainer.skippedBatches > 0 {
+            printError("\(kind.rawValue): \(trainer.skippedBatches) batches with a non-finite loss or gradient skipped so far")
+        }
         let (testLoss, testAcc) = trainer.evaluate(test)
         let report = EpochReport(epoch: e, trainLoss: loss, trainAccuracy: acc, testLoss: testLoss, testAccuracy: testAcc,
                                  seconds: seconds, examplesPerSecond: Double(train.count) / seconds,
@@ -120,6 +148,12 @@ struct Train: ParsableCommand {
     @Option(help: "Resume from a checkpoint written by --save.") var resume: String?
     @Option(help: "Append one JSON line per epoch to this file.") var log: String?
     @Flag(help: "Print a JSON summary on standard output.") var json = false
+
+    func validate() throws {
+        if let save { try OptionCheck.writableFile(save, "--save") }
+        if let resume { try OptionCheck.readableFile(resume, "--resume") }
+        if let log { try OptionCheck.writableFile(log, "--log") }
+    }
 
     func run() throws {
         let train = try dataOptions.load(.train), test = try dataOptions.load(.test)

@@ -133,5 +133,25 @@ final class BertModelTests: XCTestCase {
         let loaded = try BertModel(contentsOf: dir)
         XCTAssertFalse(loaded.isTraining)
         for ((name, a), (_, b)) in zip(loaded.namedParameters(), full) { XCTAssertEqual(a.scalars, b.scalars, name) }
+
+        // A second layer's weights that config.json does not ask for: refused, naming a tensor
+        // of it, unless the load is not strict.
+        let two = BertModel(config: BertConfig(vocabularySize: 20, hiddenSize: 8, layerCount: 2, headCount: 2,
+                                               intermediateSize: 12, maxPositions: 6), seed: 0).namedParameters()
+        try SafetensorsFile.write(two.map { ($0.name, $0.tensor) }, to: weights)
+        XCTAssertThrowsError(try BertModel(contentsOf: dir)) { error in
+            guard case let CheckpointError.unexpectedParameter(name, file)? = error as? CheckpointError else { return XCTFail("\(error)") }
+            XCTAssertTrue(name.hasPrefix("encoder.layer.1."), name)
+            XCTAssertEqual(file, weights.path)
+        }
+        XCTAssertEqual(try BertModel(contentsOf: dir, strict: false).layers.count, 1)
+        // A NaN weight: refused unless allowed.
+        try SafetensorsFile.write(full.map { ($0.name, $0.name == "embeddings.LayerNorm.bias" ? Tensor([0, 0, 0, .nan, 0, 0, 0, 0], shape: [8]) : $0.tensor) },
+                                  to: weights)
+        XCTAssertThrowsError(try BertModel(contentsOf: dir)) { error in
+            XCTAssertEqual("\(error)", "\(weights.path): tensor 'embeddings.LayerNorm.bias' holds nan at element 3 "
+                           + "(load with allowNonFinite: true to inspect such a file)")
+        }
+        XCTAssertTrue(try BertModel(contentsOf: dir, allowNonFinite: true).embeddingNorm.bias!.scalars[3].isNaN)
     }
 }

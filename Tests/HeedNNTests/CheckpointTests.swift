@@ -105,4 +105,36 @@ final class CheckpointSafetensorsTests: XCTestCase {
         XCTAssertEqual(layer.weight.scalars, [1, 0.5, 0, -1, 2, 0.25])
         XCTAssertEqual(layer.bias?.scalars, [1, -2])
     }
+
+    /// NaN and infinities in a weight file: refused with the tensor and element named, the
+    /// module untouched; loaded as they are when asked to.
+    func testNonFiniteWeightsAreRefusedUnlessAllowed() throws {
+        let url = directory.appendingPathComponent("inf.safetensors")
+        try SafetensorsFile.write([("weight", Tensor([1, 2, 3, 4, -.infinity, 6], shape: [2, 3])), ("bias", Tensor.zeros([2]))], to: url)
+        let layer = Linear(3, 2, seed: 7)
+        let before = layer.namedParameters().map { bits($0.tensor) }
+        XCTAssertThrowsError(try layer.load(from: url)) {
+            XCTAssertEqual($0 as? CheckpointError, .nonFinite(name: "weight", index: 4, value: -.infinity, file: url.path))
+        }
+        XCTAssertEqual(layer.namedParameters().map { bits($0.tensor) }, before)
+        try layer.load(from: url, allowNonFinite: true)
+        XCTAssertEqual(layer.weight.scalars[4], -.infinity)
+    }
+
+    /// A save killed before its rename leaves `.NAME.tmp-PID-…`; the next save to NAME removes
+    /// those of processes that are gone, and leaves a live process's (this one's) alone.
+    func testNextSaveRemovesTemporariesOfKilledSaves() throws {
+        let url = directory.appendingPathComponent("m.safetensors")
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let stale = ".m.safetensors.tmp-\(gone.processIdentifier)-abc"
+        let live = ".m.safetensors.tmp-\(getpid())-def"
+        let other = ".n.safetensors.tmp-\(gone.processIdentifier)-ghi"  // another file's: not this save's business
+        for name in [stale, live, other] { try Data([1, 2, 3]).write(to: directory.appendingPathComponent(name)) }
+        try Linear(3, 2, seed: 1).save(to: url)
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        XCTAssertEqual(left, [live, other, "m.safetensors"].sorted())
+    }
 }

@@ -153,6 +153,18 @@ final class OptimizerTests: XCTestCase {
         expect(s, .invalidCount(key: "step", values: [0, 1.5]))
         XCTAssertThrowsError(try SGD([p]).loadState(["step": Tensor([0, 1]), "0.momentum_buffer": Tensor([0, 0, 0])]),
                              "SGD without momentum has no buffers")
+        // Values that no run writes: infinities, a negative mean of squares, steps beyond the count.
+        s = good; s["w.exp_avg"] = Tensor([0, .infinity, 0])
+        expect(s, .nonFinite(key: "w.exp_avg", index: 1, value: .infinity))
+        s = good; s["w.exp_avg_sq"] = Tensor([0, 0, -0.5])
+        expect(s, .negative(key: "w.exp_avg_sq", index: 2, value: -0.5))
+        s = good; s["w.step"] = Tensor([0, 2])
+        expect(s, .stepBeyondCount(key: "w.step", step: 2, stepCount: 1))
+        s = good; s["w.step"] = Tensor([0, 0])
+        expect(s, .invalidCount(key: "w.step", values: [0, 0]))
+        XCTAssertThrowsError(try SGD([p], momentum: 0.9).loadState(["step": Tensor([0, 1]), "0.momentum_buffer": Tensor([0, -.infinity, 0])])) {
+            XCTAssertEqual($0 as? OptimizerStateError, .nonFinite(key: "0.momentum_buffer", index: 1, value: -.infinity))
+        }
     }
 
     func testStepCountBeyondFloatPrecisionRoundTrips() throws {

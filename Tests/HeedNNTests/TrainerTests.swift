@@ -76,12 +76,12 @@ final class TrainerTests: XCTestCase {
 
         var calls: [(Int, Int)] = []
         var last = (loss: 0.0, accuracy: 0.0)
-        let e1 = t.trainEpoch { b, n, l, a in calls.append((b, n)); last = (l, a) }
+        let e1 = try t.trainEpoch { b, n, l, a in calls.append((b, n)); last = (l, a) }
         XCTAssertEqual(calls.map(\.0), Array(1...63), "one progress call per batch: 2,000 / 32 → 63")
         XCTAssertTrue(calls.allSatisfy { $0.1 == 63 })
         XCTAssertEqual(last.loss, e1.loss, "the last running loss is the epoch's")
         XCTAssertEqual(last.accuracy, e1.accuracy)
-        let e2 = t.trainEpoch()
+        let e2 = try t.trainEpoch()
         XCTAssertEqual(t.epoch, 2)
 
         XCTAssertLessThan(e1.loss, initial.loss)
@@ -97,14 +97,14 @@ final class TrainerTests: XCTestCase {
 
     func testSameSeedGivesBitIdenticalRuns() throws {
         let (train, test) = (try Self.smallTrain(), try Self.smallTest())
-        func run() -> (Trainer, Double) {
+        func run() throws -> (Trainer, Double) {
             let t = Self.trainer(MLPClassifier(seed: 3), train, test)
-            _ = t.trainEpoch()
-            _ = t.trainEpoch()
+            _ = try t.trainEpoch()
+            _ = try t.trainEpoch()
             return (t, t.evaluate(test).accuracy)
         }
-        let (a, accuracyA) = run()
-        let (b, accuracyB) = run()
+        let (a, accuracyA) = try run()
+        let (b, accuracyB) = try run()
         assertSameBits(a.model.namedParameters(), b.model.namedParameters(), "parameters")
         assertSameBits(optimizerState(a), optimizerState(b), "optimizer state")
         XCTAssertEqual(accuracyA, accuracyB)
@@ -121,17 +121,17 @@ final class TrainerTests: XCTestCase {
                            file: StaticString = #filePath, line: UInt = #line) throws {
         let url = directory.appendingPathComponent("\(name).safetensors")
         let a = Self.trainer(make(1), train, test)
-        _ = a.trainEpoch()
+        _ = try a.trainEpoch()
         _ = a.evaluate(test)  // as `heed train` does between epochs: must not disturb the run
         try a.save(to: url, modelName: name)
-        _ = a.trainEpoch()
+        _ = try a.trainEpoch()
 
         let b = Self.trainer(make(2), train, test)
         try b.resume(from: url)
         XCTAssertEqual(b.epoch, 1, file: file, line: line)
         // Whatever state the global generator is in, the epoch reseeds it.
         HeedRandom.manualSeed(12345)
-        _ = b.trainEpoch()
+        _ = try b.trainEpoch()
         XCTAssertEqual(b.epoch, 2, file: file, line: line)
         assertSameBits(a.model.namedParameters(), b.model.namedParameters(), "\(name): parameters", file: file, line: line)
         assertSameBits(optimizerState(a), optimizerState(b), "\(name): optimizer state", file: file, line: line)
@@ -149,55 +149,176 @@ final class TrainerTests: XCTestCase {
         try assertExactResume("vit", { Self.tinyViT(seed: $0) }, train: try Self.smallTrain(), test: try Self.smallTest())
     }
 
-    // MARK: (d) Inconsistent checkpoints
+    // MARK: (d) Checkpoints that are not what they claim
 
-    func testMismatchedModelAndOptimizerFilesThrow() throws {
+    /// Copies of the trainer's parameters and state, to compare after a failed resume.
+    func snapshot(_ t: Trainer) -> (parameters: [(name: String, tensor: Tensor)], state: [(name: String, tensor: Tensor)]) {
+        let copy = { (list: [(name: String, tensor: Tensor)]) in list.map { (name: $0.name, tensor: Tensor($0.tensor.scalars, shape: $0.tensor.shape)) } }
+        return (copy(t.model.namedParameters()), copy(optimizerState(t)))
+    }
+
+    func assertUnchanged(_ t: Trainer, _ before: (parameters: [(name: String, tensor: Tensor)], state: [(name: String, tensor: Tensor)]),
+                         epoch: Int, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(t.epoch, epoch, "\(label): epoch", file: file, line: line)
+        assertSameBits(t.model.namedParameters(), before.parameters, "\(label): parameters", file: file, line: line)
+        assertSameBits(optimizerState(t), before.state, "\(label): optimizer state", file: file, line: line)
+    }
+
+    /// One file holds model and optimizer: what `save` writes is a single safetensors file with
+    /// the state under `optimizer/`, and a bare model loads from it too.
+    func testCheckpointIsOneFileThatAModelLoads() throws {
         let (train, test) = (try Self.smallTrain(64), try Self.smallTest())
-        let epoch1 = directory.appendingPathComponent("e1.safetensors")
-        let epoch2 = directory.appendingPathComponent("e2.safetensors")
+        let url = directory.appendingPathComponent("ck.safetensors")
         let a = Self.trainer(MLPClassifier(seed: 1), train, test)
-        _ = a.trainEpoch()
-        try a.save(to: epoch1, modelName: "mlp")
-        _ = a.trainEpoch()
-        try a.save(to: epoch2, modelName: "mlp")
-
-        // The model file of epoch 2 beside the optimizer file of epoch 1: what a crash between
-        // the two writes of `save` would leave, had the model been written first.
-        let mixed = directory.appendingPathComponent("mixed.safetensors")
-        let fm = FileManager.default
-        try fm.copyItem(at: epoch2, to: mixed)
-        try fm.copyItem(at: Trainer.optimizerURL(epoch1), to: Trainer.optimizerURL(mixed))
-
+        _ = try a.trainEpoch()
+        try a.save(to: url, modelName: "mlp")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["ck.safetensors"])
+        let file = try SafetensorsFile(contentsOf: url)
+        XCTAssertEqual(file.metadata["format"], TrainingCheckpoint.format)
+        XCTAssertEqual(file.metadata["epoch"], "1")
+        XCTAssertEqual(Set(file.names.filter { $0.hasPrefix("optimizer/") }),
+                       Set(a.optimizer.stateTensors().map { "optimizer/" + $0.0 }))
+        let bare = MLPClassifier(seed: 9)
+        try bare.load(from: url)  // strict, yet the optimizer's tensors are not "unexpected"
+        assertSameBits(bare.namedParameters(), a.model.namedParameters(), "model loaded from a training checkpoint")
+        // A model-only file has nothing to resume from.
+        let modelOnly = directory.appendingPathComponent("model.safetensors")
+        try bare.save(to: modelOnly)
         let b = Self.trainer(MLPClassifier(seed: 2), train, test)
-        let before = b.model.namedParameters().map { (name: $0.name, tensor: Tensor($0.tensor.scalars, shape: $0.tensor.shape)) }
-        XCTAssertThrowsError(try b.resume(from: mixed)) { error in
-            guard case CheckpointError.inconsistentPair(let file, _)? = error as? CheckpointError else {
-                return XCTFail("expected CheckpointError.inconsistentPair, got \(error)")
+        XCTAssertThrowsError(try b.resume(from: modelOnly)) { error in
+            XCTAssertEqual(error as? CheckpointError, .notATrainingCheckpoint(file: modelOnly.path, format: nil))
+        }
+    }
+
+    /// Every way a checkpoint can lie is refused with an error naming the file, and leaves the
+    /// trainer as it was: bad epochs, more steps than the epochs hold, non-finite or negative
+    /// optimizer buffers, a parameter step beyond the optimizer's, a non-finite weight, a
+    /// missing weight (the optimizer's state, loaded first, goes back).
+    func testResumeRefusesInconsistentCheckpoints() throws {
+        let (train, test) = (try Self.smallTrain(64), try Self.smallTest())
+        let good = directory.appendingPathComponent("good.safetensors")
+        let a = Self.trainer(MLPClassifier(seed: 1), train, test)
+        _ = try a.trainEpoch()
+        try a.save(to: good, modelName: "mlp")
+        let original = try SafetensorsFile(contentsOf: good)
+        var tensors = [String: Tensor]()
+        for name in original.names { tensors[name] = try original.tensor(name) }
+
+        /// `good` with some tensors replaced (nil: removed) and some metadata changed.
+        func variant(_ name: String, tensors changes: [String: Tensor?] = [:], metadata: [String: String?] = [:]) throws -> URL {
+            var t = tensors
+            for (k, v) in changes { t[k] = v }
+            var m = original.metadata
+            for (k, v) in metadata { m[k] = v }
+            let url = directory.appendingPathComponent(name)
+            try SafetensorsFile.write(t.map { ($0.key, $0.value) }, metadata: m, to: url)
+            return url
+        }
+        func poisoned(_ key: String, at index: Int, _ value: Float) -> Tensor {
+            var v = tensors[key]!.scalars
+            v[index] = value
+            return Tensor(v, shape: tensors[key]!.shape)
+        }
+        let w = "output.weight"
+        let cases: [(URL, (String) -> CheckpointError)] = [
+            (try variant("minus5.safetensors", metadata: ["epoch": "-5"]),
+             { .invalidMetadata(file: $0, key: "epoch", value: "-5", reason: "not a count of completed epochs (0 … 2147483647)") }),
+            (try variant("noepoch.safetensors", metadata: ["epoch": String?.none]),
+             { .invalidMetadata(file: $0, key: "epoch", value: nil, reason: "not a count of completed epochs (0 … 2147483647)") }),
+            (try variant("steps.safetensors", metadata: ["epoch": "0"]),
+             { .invalidMetadata(file: $0, key: "epoch", value: "0", reason: "0 epochs of 2 batches cannot hold the optimizer's 2 steps") }),
+            (try variant("inf-m.safetensors", tensors: ["optimizer/\(w).exp_avg": poisoned("optimizer/\(w).exp_avg", at: 3, -.infinity)]),
+             { .optimizerState(file: $0, .nonFinite(key: "\(w).exp_avg", index: 3, value: -.infinity)) }),
+            (try variant("neg-v.safetensors", tensors: ["optimizer/\(w).exp_avg_sq": poisoned("optimizer/\(w).exp_avg_sq", at: 5, -1)]),
+             { .optimizerState(file: $0, .negative(key: "\(w).exp_avg_sq", index: 5, value: -1)) }),
+            (try variant("step.safetensors", tensors: ["optimizer/\(w).step": Tensor([0, 3], shape: [2])]),
+             { .optimizerState(file: $0, .stepBeyondCount(key: "\(w).step", step: 3, stepCount: 2)) }),
+            (try variant("inf-w.safetensors", tensors: [w: poisoned(w, at: 7, .infinity)]),
+             { .nonFinite(name: w, index: 7, value: .infinity, file: $0) }),
+            (try variant("missing.safetensors", tensors: ["output.bias": Tensor?.none]),
+             { .missingParameter(name: "output.bias", file: $0) }),
+        ]
+        // NaN is not equal to itself, so its case is checked by the message.
+        let nan = try variant("nan-m.safetensors", tensors: ["optimizer/\(w).exp_avg": poisoned("optimizer/\(w).exp_avg", at: 3, .nan)])
+        let b = Self.trainer(MLPClassifier(seed: 2), train, test)
+        let before = snapshot(b)
+        XCTAssertThrowsError(try b.resume(from: nan)) { error in
+            XCTAssertEqual("\(error)", "\(nan.path): optimizer state: '\(w).exp_avg' holds nan at element 3")
+        }
+        assertUnchanged(b, before, epoch: 0, "nan-m")
+        for (url, expected) in cases {
+            XCTAssertThrowsError(try b.resume(from: url), url.lastPathComponent) { error in
+                XCTAssertEqual(error as? CheckpointError, expected(url.path), url.lastPathComponent)
+                XCTAssertTrue("\(error)".hasPrefix(url.path + ": "), "\(error)")
             }
-            XCTAssertEqual(file, mixed.path)
+            assertUnchanged(b, before, epoch: 0, url.lastPathComponent)
         }
-        XCTAssertEqual(b.epoch, 0, "a failed resume changes nothing")
-        assertSameBits(b.model.namedParameters(), before, "parameters after a failed resume")
-        XCTAssertEqual(b.optimizer.stepCount, 0)
+        try b.resume(from: good)
+        XCTAssertEqual(b.epoch, 1)
+    }
 
-        // A pair that agrees on the epoch but whose model file lacks a parameter: the optimizer
-        // state loads first, then the model's load fails, and the optimizer goes back.
-        let broken = directory.appendingPathComponent("broken.safetensors")
-        let epoch2Model = try SafetensorsFile(contentsOf: epoch2)
-        try SafetensorsFile.write(try epoch2Model.names.filter { $0 != "output.bias" }.map { ($0, try epoch2Model.tensor($0)) },
-                                  metadata: epoch2Model.metadata, to: broken)
-        try fm.copyItem(at: Trainer.optimizerURL(epoch2), to: Trainer.optimizerURL(broken))
-        XCTAssertThrowsError(try b.resume(from: broken)) { error in
-            XCTAssertEqual(error as? CheckpointError, .missingParameter(name: "output.bias", file: broken.path))
+    /// The learning rate of a diverging run: the loss overflows within a few steps. Training
+    /// stops there, naming the step; a parameter gone non-finite is named by the next step and
+    /// never saved (the previous checkpoint stays as it was).
+    func testTrainingStopsAtTheFirstNonFiniteLossAndSavesNothingNonFinite() throws {
+        let (train, test) = (try Self.smallTrain(320), try Self.smallTest())
+        let url = directory.appendingPathComponent("ck.safetensors")
+        let model = MLPClassifier(seed: 1)
+        let t = Trainer(model: model, optimizer: SGD(model.namedParameters(), learningRate: 1e30), train: train,
+                        test: test, batchSize: 32, seed: 7)
+        try t.save(to: url, modelName: "mlp")
+        let saved = try Data(contentsOf: url)
+        XCTAssertThrowsError(try t.trainEpoch()) { error in
+            guard case let TrainerError.nonFinite(step, epoch, batch, culprit)? = error as? TrainerError else {
+                return XCTFail("expected TrainerError.nonFinite, got \(error)")
+            }
+            XCTAssertEqual(epoch, 1)
+            XCTAssertEqual(step, batch, "one step per batch in the first epoch")
+            XCTAssertEqual(step, t.optimizer.stepCount + 1, "the step that was not taken")
+            XCTAssertGreaterThan(step, 1, "the first step's loss is finite")
+            XCTAssertTrue("\(error)".contains("training stopped at step \(step) (epoch 1, batch \(batch)): the loss is"), "\(error)")
+            guard case .loss = culprit else { return XCTFail("\(culprit)") }
         }
-        XCTAssertEqual(b.epoch, 0)
-        XCTAssertEqual(b.optimizer.stepCount, 0, "the optimizer's state is restored")
-        XCTAssertEqual(b.optimizer.stateTensors().map(\.0), ["step"], "no moment buffers left behind")
-        assertSameBits(b.model.namedParameters(), before, "parameters after a failed resume")
+        noGrad { model.output.bias!.assign(Tensor([1, 2, .infinity, 4, 5, 6, 7, 8, 9, 10], shape: [10])) }
+        XCTAssertThrowsError(try t.save(to: url, modelName: "mlp")) { error in
+            XCTAssertEqual(error as? TrainerError, .nonFiniteState(file: url.path, name: "output.bias", index: 2, value: .infinity))
+        }
+        XCTAssertEqual(try Data(contentsOf: url), saved, "the previous checkpoint is untouched")
+        XCTAssertThrowsError(try t.trainEpoch()) { error in
+            guard case let TrainerError.nonFinite(_, _, _, .loss(_, parameter))? = error as? TrainerError else { return XCTFail("\(error)") }
+            XCTAssertNotNil(parameter, "the loss is not finite and a parameter already is not: it is named")
+        }
+    }
 
-        // The consistent pairs load.
-        try b.resume(from: epoch2)
-        XCTAssertEqual(b.epoch, 2)
+    /// A finite loss whose gradient is NaN: √w at w = 0 has an infinite derivative (times 0).
+    final class SqrtProbe: Module, ImageClassifier {
+        let inner = MLPClassifier(seed: 4)
+        let w = Tensor.zeros([1]).requiringGrad()
+        override var ownParameters: [(name: String, tensor: Tensor)] { [("w", w)] }
+        override var children: [(name: String, module: Module)] { [("inner", inner)] }
+        func callAsFunction(_ images: Tensor) -> Tensor { inner(images) + w.sqrt() * 0 }
+        var flopsPerExample: Int { inner.flopsPerExample }
+    }
+
+    func testNonFiniteGradientStopsOrIsSkipped() throws {
+        let (train, test) = (try Self.smallTrain(64), try Self.smallTest())
+        let stop = Self.trainer(SqrtProbe(), train, test)
+        XCTAssertThrowsError(try stop.trainEpoch()) { error in
+            guard case let TrainerError.nonFinite(1, 1, 1, .gradient(parameter, index, value))? = error as? TrainerError else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(parameter, "w")
+            XCTAssertEqual(index, 0)
+            XCTAssertTrue(value.isNaN)
+        }
+        XCTAssertEqual(stop.optimizer.stepCount, 0)
+        let skip = Self.trainer(SqrtProbe(), train, test)
+        skip.nonFinitePolicy = .skipBatch
+        let before = snapshot(skip)
+        _ = try skip.trainEpoch()
+        XCTAssertEqual(skip.skippedBatches, 2)
+        XCTAssertEqual(skip.epoch, 1)
+        assertSameBits(skip.model.namedParameters(), before.parameters, "no step was taken")
     }
 
     /// A checkpoint resumed by a trainer with another seed or batch size would continue on a
@@ -206,7 +327,7 @@ final class TrainerTests: XCTestCase {
         let (train, test) = (try Self.smallTrain(64), try Self.smallTest())
         let url = directory.appendingPathComponent("ck.safetensors")
         let a = Self.trainer(MLPClassifier(seed: 1), train, test, seed: 7, batchSize: 32)
-        _ = a.trainEpoch()
+        _ = try a.trainEpoch()
         try a.save(to: url, modelName: "mlp")
         for (seed, batchSize, setting) in [(8 as UInt64, 32, "seed"), (7, 16, "batch_size")] {
             let b = Self.trainer(MLPClassifier(seed: 1), train, test, seed: seed, batchSize: batchSize)

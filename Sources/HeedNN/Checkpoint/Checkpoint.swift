@@ -1,26 +1,41 @@
 import Foundation
 import Heed
 
-/// Why a checkpoint does not fit a module. Format problems are `SafetensorsError`s.
+/// Why a checkpoint does not fit a module, or cannot continue a training run. Format problems
+/// are `SafetensorsError`s. Every case names the file.
 public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     /// The module has a parameter the file lacks.
     case missingParameter(name: String, file: String)
     /// The file has a tensor the module lacks (only with `strict`).
     case unexpectedParameter(name: String, file: String)
     case shapeMismatch(name: String, expected: [Int], found: [Int], file: String)
-    /// A training checkpoint's model and optimizer files do not belong together.
-    case inconsistentPair(file: String, reason: String)
+    /// A tensor holds NaN or ±infinity (element `index`, row-major); refused unless the load
+    /// allows non-finite values.
+    case nonFinite(name: String, index: Int, value: Float, file: String)
+    /// A `__metadata__` value a training checkpoint needs is missing or makes no sense.
+    case invalidMetadata(file: String, key: String, value: String?, reason: String)
+    /// The file is not a training checkpoint (`Trainer.save`): it holds no optimizer state.
+    case notATrainingCheckpoint(file: String, format: String?)
+    /// The optimizer state in the checkpoint cannot be loaded.
+    case optimizerState(file: String, OptimizerStateError)
 
     public var description: String {
         switch self {
-        case let .inconsistentPair(file, reason):
-            return "\(file): \(reason)"
         case let .missingParameter(name, file):
             return "\(file): no tensor for parameter '\(name)'"
         case let .unexpectedParameter(name, file):
             return "\(file): tensor '\(name)' matches no parameter of the module (load with strict: false to ignore it)"
         case let .shapeMismatch(name, expected, found, file):
             return "\(file): parameter '\(name)' has shape \(expected) but the file holds \(found)"
+        case let .nonFinite(name, index, value, file):
+            return "\(file): tensor '\(name)' holds \(value) at element \(index) (load with allowNonFinite: true to inspect such a file)"
+        case let .invalidMetadata(file, key, value, reason):
+            return "\(file): metadata '\(key)' = \(value.map { "'\($0)'" } ?? "(missing)"): \(reason)"
+        case let .notATrainingCheckpoint(file, format):
+            return "\(file): not a training checkpoint (format \(format.map { "'\($0)'" } ?? "unset"), expected "
+                + "'\(TrainingCheckpoint.format)'): it holds no optimizer state to resume from"
+        case let .optimizerState(file, error):
+            return "\(file): \(error)"
         }
     }
 }
@@ -35,14 +50,20 @@ extension Module {
 
     /// Copies the tensors of a safetensors file into this module's parameters, in place (so
     /// optimizers holding them see the new values). F16, BF16 and the other convertible dtypes
-    /// are widened to Float32.
+    /// are widened to Float32. A training checkpoint (`Trainer.save`) loads too: its optimizer
+    /// state is not the module's and is passed over.
     ///
-    /// All or nothing: names and shapes are checked and every tensor decoded before the first
-    /// parameter changes, so a failed load leaves the module as it was (at the cost of one
-    /// extra copy of the weights while loading). A missing parameter is always an error;
-    /// tensors the module lacks are an error only when `strict`.
-    public func load(from url: URL, strict: Bool = true) throws {
-        let file = try SafetensorsFile(contentsOf: url)
+    /// All or nothing: names and shapes are checked and every tensor decoded and checked
+    /// before the first parameter changes, so a failed load leaves the module as it was (at
+    /// the cost of one extra copy of the weights while loading). A missing parameter is always
+    /// an error; tensors the module lacks are an error when `strict` (the default); a NaN or
+    /// infinity is an error unless `allowNonFinite`.
+    public func load(from url: URL, strict: Bool = true, allowNonFinite: Bool = false) throws {
+        try load(from: SafetensorsFile(contentsOf: url), strict: strict, allowNonFinite: allowNonFinite)
+    }
+
+    /// `load(from:)` for a file already open.
+    public func load(from file: SafetensorsFile, strict: Bool = true, allowNonFinite: Bool = false) throws {
         let parameters = namedParameters()
         for (name, tensor) in parameters {
             guard let info = file.info(name) else { throw CheckpointError.missingParameter(name: name, file: file.file) }
@@ -52,11 +73,12 @@ extension Module {
         }
         if strict {
             let known = Set(parameters.map(\.name))
-            if let extra = file.names.first(where: { !known.contains($0) }) {
+            let training = TrainingCheckpoint.isTrainingCheckpoint(file)
+            if let extra = file.names.first(where: { !known.contains($0) && !(training && TrainingCheckpoint.isOptimizerTensor($0)) }) {
                 throw CheckpointError.unexpectedParameter(name: extra, file: file.file)
             }
         }
-        let values = try parameters.map { try file.tensor($0.name) }
+        let values = try parameters.map { try file.tensor($0.name, allowNonFinite: allowNonFinite) }
         noGrad {
             // Empty parameters have nothing to copy (and Heed's `assign` refuses some of them
             // as non-contiguous, e.g. [4, 0, 2]).
@@ -64,5 +86,17 @@ extension Module {
                 parameter.assign(value)
             }
         }
+    }
+}
+
+extension SafetensorsFile {
+    /// `tensor(name)`, refused with `CheckpointError.nonFinite` when it holds a NaN or an
+    /// infinity, unless `allowNonFinite`: the check every weight load makes.
+    func tensor(_ name: String, allowNonFinite: Bool) throws -> Tensor {
+        let t = try tensor(name)
+        if !allowNonFinite, let (index, value) = t.firstNonFinite() {
+            throw CheckpointError.nonFinite(name: name, index: index, value: value, file: file)
+        }
+        return t
     }
 }

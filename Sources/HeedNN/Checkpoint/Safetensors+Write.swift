@@ -13,8 +13,9 @@ extension SafetensorsFile {
     ///
     /// Atomic: the file is written to a temporary file in the same directory, flushed to disk,
     /// then renamed over `url` (and the directory flushed), so a crash or an error mid-save
-    /// leaves either the previous file or the new one, never a torn checkpoint. Names are
-    /// checked before anything touches the disk. The new file gets mode 0644 less the umask;
+    /// leaves either the previous file or the new one, never a torn checkpoint; the temporary
+    /// files of saves that were killed are removed by the next save to the same name. Names
+    /// are checked before anything touches the disk. The new file gets mode 0644 less the umask;
     /// if `url` is a symbolic link, the link itself is replaced.
     public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
                              to url: URL) throws(SafetensorsError) {
@@ -31,7 +32,9 @@ extension SafetensorsFile {
         let header = encodeHeader(ordered.map { ($0.0, $0.1.shape) }, metadata: metadata)
 
         let directory = url.deletingLastPathComponent().path
-        let temp = directory + "/.\(url.lastPathComponent).tmp-\(getpid())-\(String(UInt64.random(in: 0 ... .max), radix: 36))"
+        let tempPrefix = ".\(url.lastPathComponent).tmp-"
+        removeStaleTemporaries(in: directory, prefix: tempPrefix)
+        let temp = directory + "/" + tempPrefix + "\(getpid())-\(String(UInt64.random(in: 0 ... .max), radix: 36))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(file: path, operation: "create temporary file \(temp)", code: errno) }
 
@@ -68,6 +71,22 @@ extension SafetensorsFile {
         if dirfd >= 0 {
             _ = fsync(dirfd)
             close(dirfd)
+        }
+    }
+
+    /// Deletes `prefix<pid>-<random>` files in `directory` whose process is gone: what a save
+    /// killed between creating its temporary file and renaming it leaves behind. A live
+    /// process's file (a save running now, this process's own included) is left alone.
+    /// Best effort: a file that cannot be listed or removed stays, and the save goes on.
+    static func removeStaleTemporaries(in directory: String, prefix: String) {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix),
+                  let pid = name.dropFirst(prefix.count).split(separator: "-", maxSplits: 1).first.flatMap({ pid_t($0) }),
+                  pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
         }
     }
 

@@ -134,8 +134,15 @@ public class Adam: Optimizer {
                 continue
             }
             let t = try ParameterSlots.decodeCount(state, keys[0])
+            // A parameter's step counts the optimizer steps in which it had a gradient.
+            guard t >= 1 && t <= count else {
+                throw t < 1 ? OptimizerStateError.invalidCount(key: keys[0], values: state[keys[0]]!.scalars)
+                            : OptimizerStateError.stepBeyondCount(key: keys[0], step: t, stepCount: count)
+            }
             guard let mi = try ParameterSlots.buffer(state, keys[1], shape: p.shape) else { throw OptimizerStateError.missingKey(keys[1]) }
-            guard let vi = try ParameterSlots.buffer(state, keys[2], shape: p.shape) else { throw OptimizerStateError.missingKey(keys[2]) }
+            guard let vi = try ParameterSlots.buffer(state, keys[2], shape: p.shape, nonNegative: true) else {
+                throw OptimizerStateError.missingKey(keys[2])
+            }
             m.append(mi); v.append(vi); steps.append(t)
         }
         try ParameterSlots.rejectUnknownKeys(state, known: known)

@@ -41,6 +41,12 @@ public enum OptimizerStateError: Error, Equatable, CustomStringConvertible {
     case unexpectedKey(String)
     case shapeMismatch(key: String, expected: [Int], found: [Int])
     case invalidCount(key: String, values: [Float])
+    /// A buffer holds NaN or ±infinity: resuming would train on it and save it again.
+    case nonFinite(key: String, index: Int, value: Float)
+    /// A second-moment buffer (a running mean of squares) holds a negative value.
+    case negative(key: String, index: Int, value: Float)
+    /// A parameter's own step count exceeds the optimizer's: the state was not written by one run.
+    case stepBeyondCount(key: String, step: Int, stepCount: Int)
 
     public var description: String {
         switch self {
@@ -48,6 +54,10 @@ public enum OptimizerStateError: Error, Equatable, CustomStringConvertible {
         case .unexpectedKey(let k): return "optimizer state: '\(k)' matches no parameter or buffer of this optimizer"
         case let .shapeMismatch(k, e, f): return "optimizer state: '\(k)' has shape \(f), expected \(e)"
         case let .invalidCount(k, v): return "optimizer state: '\(k)' = \(v) is not a step count"
+        case let .nonFinite(k, i, v): return "optimizer state: '\(k)' holds \(v) at element \(i)"
+        case let .negative(k, i, v): return "optimizer state: '\(k)' holds \(v) at element \(i), but it is a mean of squares (≥ 0)"
+        case let .stepBeyondCount(k, step, count):
+            return "optimizer state: '\(k)' = \(step) steps, more than the optimizer's \(count)"
         }
     }
 }
@@ -98,14 +108,20 @@ struct ParameterSlots {
         return Int(v[0]) << 24 + Int(v[1])
     }
 
-    /// A private dense copy of a saved buffer (after its shape is checked): the caller's tensor
-    /// may be a view, memory-mapped, or reused.
-    static func buffer(_ state: [String: Tensor], _ key: String, shape: [Int]) throws -> Tensor? {
+    /// A private dense copy of a saved buffer, after its shape is checked and every element is
+    /// found finite (and ≥ 0 when `nonNegative`): the caller's tensor may be a view,
+    /// memory-mapped, or reused.
+    static func buffer(_ state: [String: Tensor], _ key: String, shape: [Int], nonNegative: Bool = false) throws -> Tensor? {
         guard let t = state[key] else { return nil }
         guard t.shape == shape else {
             throw OptimizerStateError.shapeMismatch(key: key, expected: shape, found: t.shape)
         }
-        return snapshot(t)
+        let copy = snapshot(t)
+        if let (i, v) = copy.firstNonFinite() { throw OptimizerStateError.nonFinite(key: key, index: i, value: v) }
+        if nonNegative, let i = copy.scalars.firstIndex(where: { $0 < 0 }) {
+            throw OptimizerStateError.negative(key: key, index: i, value: copy.scalars[i])
+        }
+        return copy
     }
 
     static func snapshot(_ t: Tensor) -> Tensor { Tensor(t.scalars, shape: t.shape) }

@@ -45,7 +45,11 @@ public final class Trainer {
     /// Learning rate at optimizer step s (default: constant).
     public let schedule: (Int) -> Float
     /// Completed epochs.
-    public private(set) var epoch = 0
+    public internal(set) var epoch = 0
+    /// What a batch with a non-finite loss or gradient does (default: stop training).
+    public var nonFinitePolicy: NonFinitePolicy = .stop
+    /// Batches whose step `nonFinitePolicy = .skipBatch` skipped, since this trainer was made.
+    public private(set) var skippedBatches = 0
 
     public init(model: any ImageClassifier, optimizer: any Optimizer, train: Dataset, test: Dataset,
                 batchSize: Int, seed: UInt64, schedule: ((Int) -> Float)? = nil) {
@@ -64,30 +68,64 @@ public final class Trainer {
 
     /// Trains one epoch. `progress(batch, batches, runningLoss, runningAccuracy)` is called
     /// after every batch.
-    public func trainEpoch(progress: ((Int, Int, Double, Double) -> Void)? = nil) -> (loss: Double, accuracy: Double, seconds: Double) {
+    ///
+    /// Every step checks the loss and then every gradient before the optimizer steps: the first
+    /// NaN or infinity stops training with `TrainerError.nonFinite` naming the step and what
+    /// was not finite (the parameters keep the values of the last good step), or, with
+    /// `nonFinitePolicy = .skipBatch`, skips that batch's step. Skipped batches count neither
+    /// in the loss nor in the accuracy.
+    public func trainEpoch(progress: ((Int, Int, Double, Double) -> Void)? = nil) throws -> (loss: Double, accuracy: Double, seconds: Double) {
         let loader = DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed)
-        HeedRandom.manualSeed(seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
+        HeedRandom.manualSeed(seed &+ 0x9E37_79B9 &* UInt64(truncatingIfNeeded: epoch &+ 1))
         model.train()
         let start = DispatchTime.now()
         var lossSum = 0.0, correct = 0, seen = 0
         var b = 0
+        let named = model.namedParameters()
         for batch in loader.epoch(epoch) {
+            b += 1
             optimizer.learningRate = schedule(optimizer.stepCount)
             let logits = model(batch.images)
             let loss = crossEntropy(logits: logits, targets: batch.labels)
             optimizer.zeroGrad()
-            loss.backward()
+            let value = loss.item
+            var culprit: NonFiniteValue?
+            if !value.isFinite {
+                culprit = .loss(value, parameter: named.first { !$0.tensor.isFinite }?.name)
+            } else {
+                loss.backward()
+                culprit = Trainer.firstNonFiniteGradient(named)
+            }
+            if let culprit {
+                switch nonFinitePolicy {
+                case .stop:
+                    optimizer.zeroGrad()
+                    throw TrainerError.nonFinite(step: optimizer.stepCount + 1, epoch: epoch + 1, batch: b, culprit: culprit)
+                case .skipBatch:
+                    optimizer.zeroGrad()
+                    skippedBatches += 1
+                    progress?(b, loader.batchCount, lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
+                    continue
+                }
+            }
             optimizer.step()
             let n = batch.labels.count
-            lossSum += Double(loss.item) * Double(n)
+            lossSum += Double(value) * Double(n)
             correct += Int((accuracy(logits: logits.detach(), targets: batch.labels) * Float(n)).rounded())
             seen += n
-            b += 1
             progress?(b, loader.batchCount, lossSum / Double(seen), Double(correct) / Double(seen))
         }
         epoch += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         return (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)), seconds)
+    }
+
+    /// The first parameter (in `namedParameters()` order) whose gradient is not finite.
+    static func firstNonFiniteGradient(_ named: [(name: String, tensor: Tensor)]) -> NonFiniteValue? {
+        for (name, p) in named {
+            if let g = p.grad, let (i, v) = g.firstNonFinite() { return .gradient(parameter: name, index: i, value: v) }
+        }
+        return nil
     }
 
     /// Mean loss and accuracy on `data`, in evaluation mode, without recording a graph.
@@ -111,69 +149,57 @@ public final class Trainer {
             return (lossSum / Double(max(data.count, 1)), correct / Double(max(data.count, 1)))
         }
     }
-
-    // MARK: - Checkpoints
-
-    /// Saves the model to `url` (plain safetensors, loadable by PyTorch by parameter name) and
-    /// the optimizer state to `url` + ".optimizer.safetensors"; both record the epoch, and the
-    /// optimizer file is written first, so a crash between the two leaves a detectable pair.
-    public func save(to url: URL, modelName: String) throws {
-        let meta = ["epoch": String(epoch), "model": modelName, "seed": String(seed),
-                    "batch_size": String(batchSize), "format": "heed"]
-        try SafetensorsFile.write(optimizer.stateTensors(), metadata: meta, to: Trainer.optimizerURL(url))
-        try model.save(to: url, metadata: meta)
-    }
-
-    /// Restores model, optimizer and epoch from a `save(to:)` pair.
-    ///
-    /// All or nothing: a pair whose files record different epochs throws
-    /// `CheckpointError.inconsistentPair`, a checkpoint saved with another seed or batch size
-    /// `TrainerError.settingMismatch` (it would continue a different run), and any failure
-    /// leaves the model, the optimizer and `epoch` as they were.
-    public func resume(from url: URL) throws {
-        let modelFile = try SafetensorsFile(contentsOf: url)
-        let optimFile = try SafetensorsFile(contentsOf: Trainer.optimizerURL(url))
-        guard let e = modelFile.metadata["epoch"].flatMap(Int.init), optimFile.metadata["epoch"] == String(e) else {
-            throw CheckpointError.inconsistentPair(file: url.path, reason: "the model file records epoch "
-                + "\(modelFile.metadata["epoch"] ?? "none") but the optimizer file epoch \(optimFile.metadata["epoch"] ?? "none")")
-        }
-        for (key, value) in [("seed", String(seed)), ("batch_size", String(batchSize))] {
-            // Checkpoints without the key (written by other tools) are taken on trust.
-            if let saved = modelFile.metadata[key], saved != value {
-                throw TrainerError.settingMismatch(file: url.path, setting: key, checkpoint: saved, trainer: value)
-            }
-        }
-        var state: [String: Tensor] = [:]
-        for name in optimFile.names { state[name] = try optimFile.tensor(name) }
-        // Both loads validate before they change anything; if the model's fails after the
-        // optimizer's succeeded, the optimizer's previous state goes back.
-        let previous = Dictionary(uniqueKeysWithValues: optimizer.stateTensors())
-        try optimizer.loadState(state)
-        do {
-            try model.load(from: url)
-        } catch {
-            try? optimizer.loadState(previous)
-            throw error
-        }
-        epoch = e
-    }
-
-    public static func optimizerURL(_ url: URL) -> URL {
-        url.deletingLastPathComponent().appendingPathComponent(url.lastPathComponent + ".optimizer.safetensors")
-    }
 }
 
-/// Why a checkpoint cannot continue this trainer's run.
+/// Why training or a checkpoint cannot go on.
 public enum TrainerError: Error, Equatable, CustomStringConvertible {
     /// The checkpoint was trained with another value of `setting` (`seed`, `batch_size`):
     /// resuming would follow another data order and other dropout masks.
     case settingMismatch(file: String, setting: String, checkpoint: String, trainer: String)
+    /// The loss or a gradient of optimizer step `step` (1-based: the step that would have been
+    /// taken; batch `batch` of epoch `epoch`) was NaN or infinite. `culprit` names what was found
+    /// first: the loss, or the parameter whose gradient (or value) is not finite.
+    case nonFinite(step: Int, epoch: Int, batch: Int, culprit: NonFiniteValue)
+    /// A tensor about to be saved holds NaN or ±infinity: the checkpoint is not written, and
+    /// the previous one stays.
+    case nonFiniteState(file: String, name: String, index: Int, value: Float)
 
     public var description: String {
         switch self {
         case let .settingMismatch(file, setting, checkpoint, trainer):
             return "\(file): saved with \(setting) \(checkpoint), but this run has \(setting) \(trainer); "
                 + "resume with the same \(setting) to continue the saved run exactly"
+        case let .nonFinite(step, epoch, batch, culprit):
+            return "training stopped at step \(step) (epoch \(epoch), batch \(batch)): \(culprit); "
+                + "lower the learning rate, clip gradients, or skip such batches (--skip-nonfinite-batches)"
+        case let .nonFiniteState(file, name, index, value):
+            return "\(file): not saved: '\(name)' holds \(value) at element \(index)"
         }
     }
+}
+
+/// The first non-finite value a training step met.
+public enum NonFiniteValue: Equatable, Sendable, CustomStringConvertible {
+    /// The loss itself; `parameter` is the first parameter already holding a non-finite value, if any.
+    case loss(Float, parameter: String?)
+    /// The gradient of `parameter` (the loss was finite).
+    case gradient(parameter: String, index: Int, value: Float)
+
+    public var description: String {
+        switch self {
+        case let .loss(value, parameter):
+            return "the loss is \(value)" + (parameter.map { ", and parameter '\($0)' already holds a non-finite value" }
+                                              ?? " while every parameter is finite")
+        case let .gradient(parameter, index, value):
+            return "the gradient of '\(parameter)' is \(value) at element \(index)"
+        }
+    }
+}
+
+/// What `Trainer` does with a batch whose loss or gradients are not finite.
+public enum NonFinitePolicy: Sendable {
+    /// Throw `TrainerError.nonFinite` before the optimizer steps (the default).
+    case stop
+    /// Take no optimizer step for that batch, count it in `Trainer.skippedBatches`, go on.
+    case skipBatch
 }

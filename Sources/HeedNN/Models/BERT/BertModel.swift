@@ -120,10 +120,16 @@ public final class BertModel: Module {
     }
 
     /// Reads `config.json` and the weights of `model.safetensors` in `directory` (F32, F16 or
-    /// BF16, widened to Float32). Every parameter must be in the file with its shape; tensors
-    /// the encoder does not use (the pooler, `embeddings.position_ids`) are ignored. The model
+    /// BF16, widened to Float32). Every parameter must be in the file with its shape. The model
     /// comes back in evaluation mode (no dropout), as `from_pretrained` returns it.
-    public convenience init(contentsOf directory: URL) throws {
+    ///
+    /// Strict by default: a tensor of the encoder's own (`embeddings.*`, `encoder.*`) that no
+    /// parameter uses is an error naming it — a config.json with fewer layers than the weights
+    /// would otherwise run a truncated model without a word. Tensors outside the encoder (the
+    /// pooler, task heads such as `cls.*` or `classifier.*`) and the `embeddings.position_ids`
+    /// buffer are not the encoder's and are passed over; `strict: false` passes over anything
+    /// unused. A NaN or an infinity in a weight is an error unless `allowNonFinite`.
+    public convenience init(contentsOf directory: URL, strict: Bool = true, allowNonFinite: Bool = false) throws {
         let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
         let weightsURL = directory.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
@@ -133,6 +139,7 @@ public final class BertModel: Module {
         // Checkpoints of `BertFor…` heads keep the encoder under "bert.".
         let prefix = file.info("embeddings.word_embeddings.weight") == nil
             && file.info("bert.embeddings.word_embeddings.weight") != nil ? "bert." : ""
+        var used: Set<String> = []
         try self.init(config: config) { name, shape in
             guard let info = file.info(prefix + name) else {
                 throw CheckpointError.missingParameter(name: prefix + name, file: file.file)
@@ -140,7 +147,15 @@ public final class BertModel: Module {
             guard info.shape == shape else {
                 throw CheckpointError.shapeMismatch(name: prefix + name, expected: shape, found: info.shape, file: file.file)
             }
-            return try file.tensor(prefix + name).requiringGrad()
+            used.insert(prefix + name)
+            return try file.tensor(prefix + name, allowNonFinite: allowNonFinite).requiringGrad()
+        }
+        if strict {
+            let encoder = [prefix + "embeddings.", prefix + "encoder."]
+            let unused = file.names.first { name in
+                !used.contains(name) && name != prefix + "embeddings.position_ids" && encoder.contains { name.hasPrefix($0) }
+            }
+            if let unused { throw CheckpointError.unexpectedParameter(name: unused, file: file.file) }
         }
         eval()
     }
