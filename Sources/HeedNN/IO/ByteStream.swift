@@ -13,35 +13,30 @@ extension ByteStream {
     /// Up to `count` bytes, appended to `bytes` in chunks of at most `chunk`: the array grows
     /// with the data that really arrives, never to a size a header only claims.
     mutating func append(upTo count: Int, to bytes: inout [UInt8], chunk: Int = 1 << 22) throws(DataError) -> Int {
-        var scratch = [UInt8](repeating: 0, count: min(count, chunk))
-        var got = 0
-        while got < count {
-            let want = min(count - got, scratch.count)
-            let n = scratch.withUnsafeMutableBytes { s in
-                Result { () throws(DataError) in try read(into: UnsafeMutableRawBufferPointer(rebasing: s[..<want])) }
-            }
-            let k = try n.get()
-            if k == 0 { break }
-            bytes += scratch[..<k]
-            got += k
-        }
-        return got
+        try forEachChunk(upTo: count, chunk: chunk) { bytes += $0 }
     }
 
     /// Reads and discards up to `limit` bytes; returns how many there were.
     mutating func skip(upTo limit: Int) throws(DataError) -> Int {
-        var scratch = [UInt8](repeating: 0, count: 1 << 16)
-        var skipped = 0
-        while skipped < limit {
-            let want = min(limit - skipped, scratch.count)
+        try forEachChunk(upTo: limit, chunk: 1 << 16) { _ in }
+    }
+
+    /// Reads up to `limit` bytes through one scratch buffer of at most `chunk`, handing each
+    /// chunk to `body`; returns the count read (fewer only at the end of the stream).
+    private mutating func forEachChunk(upTo limit: Int, chunk: Int, _ body: (ArraySlice<UInt8>) -> Void) throws(DataError) -> Int {
+        var scratch = [UInt8](repeating: 0, count: min(limit, chunk))
+        var got = 0
+        while got < limit {
+            let want = min(limit - got, scratch.count)
             let n = scratch.withUnsafeMutableBytes { s in
                 Result { () throws(DataError) in try read(into: UnsafeMutableRawBufferPointer(rebasing: s[..<want])) }
             }
             let k = try n.get()
             if k == 0 { break }
-            skipped += k
+            body(scratch[..<k])
+            got += k
         }
-        return skipped
+        return got
     }
 }
 
