@@ -11,7 +11,7 @@ DEB_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev pkg-config dataset-fas
 
 SWIFT ?= swift
 
-.PHONY: all deps model bench bench-quick demo test example clean
+.PHONY: all deps model bench bench-quick demo test example fuzz clean
 
 all: test
 
@@ -84,6 +84,15 @@ example: deps
 	  fi; \
 	  echo "example: a release build stops with: $$(printf '%s' "$$out" | grep -F 'Fatal error')"
 
+# The libFuzzer targets (Fuzz/, a separate package): built with -sanitize=fuzzer,address, seeded
+# from real files, each run for 60 s; fails on any crash, leak, hang or memory blow-up. Other
+# limits or targets through FUZZ_ARGS, e.g. `make fuzz FUZZ_ARGS="--time 600 FuzzIDX"`.
+FUZZ_ARGS ?=
+
+fuzz: deps model
+	tools/fuzz.sh $(FUZZ_ARGS)
+
 clean:
 	$(SWIFT) package clean
 	$(SWIFT) package --package-path Examples clean
+	rm -rf .build-fuzz
