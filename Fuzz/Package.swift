@@ -23,7 +23,7 @@ let package = Package(
         // libFuzzer's LLVMFuzzerRunDriver prototype and a gzip writer (zlib), header only.
         .systemLibrary(name: "CFuzzSupport", path: "Sources/CFuzzSupport"),
         // The entry-point glue and helpers the targets share.
-        .target(name: "FuzzSupport", dependencies: ["CFuzzSupport"]),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzSupport", heed]),
         // One executable per reader; each body is a few lines over the public API.
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport", heedNN, heed], swiftSettings: fuzzTarget),
         .executableTarget(name: "FuzzIDX", dependencies: ["FuzzSupport", heedNN], swiftSettings: fuzzTarget),

@@ -78,9 +78,12 @@ export SWIFT_BACKTRACE=enable=no OPENBLAS_NUM_THREADS=1
 # ASan's defaults, plus the leak that Foundation is known for (see Fuzz/lsan.supp).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0:handle_abort=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/Fuzz/lsan.supp:print_suppressions=0}"
-# The readers write their scratch files under TMPDIR; a crash leaves them, so keep them here.
-export TMPDIR="$root/$scratch/tmp"
-rm -rf "$TMPDIR"; mkdir -p "$TMPDIR"
+# The targets write their inputs to files under TMPDIR (the model folder's and the checkpoint's
+# readers take paths): a tmpfs when there is one (on disk, the rewrites cost a block-device
+# flush each), removed at exit with whatever a crash left.
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then tmp_parent=/dev/shm; else tmp_parent="$root/$scratch"; fi
+TMPDIR="$(mktemp -d "$tmp_parent/heed-fuzz.XXXXXX")"; export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 minilm="${HEED_MINILM_DIR:-models/all-MiniLM-L6-v2}"
 have_minilm=0
@@ -90,7 +93,8 @@ if [ -f "$minilm/vocab.txt" ] && [ -f "$minilm/tokenizer_config.json" ]; then
 fi
 
 if [ "$reproduce" = 1 ]; then
-    exec "$bin/${targets[0]}" -timeout="$timeout" -rss_limit_mb="$rss" "${extra[@]}"
+    "$bin/${targets[0]}" -timeout="$timeout" -rss_limit_mb="$rss" "${extra[@]}"
+    exit $?
 fi
 
 # --- Seed corpora ------------------------------------------------------------------------
@@ -230,7 +234,6 @@ for t in "${targets[@]}"; do
     summary+=("$(printf '%-16s %10s execs %8s/s  peak %5s MB  corpus %5s  %s' \
         "$t" "${execs:-?}" "${rate:-?}" "${peak:-?}" "$(find "$corpus" -type f | wc -l)" "$result")")
 done
-rm -rf "$TMPDIR"
 echo "fuzz.sh: results (${limit[*]})"
 printf '  %s\n' "${summary[@]}"
 exit "$failed"

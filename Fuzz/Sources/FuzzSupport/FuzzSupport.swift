@@ -1,5 +1,6 @@
 import CFuzzSupport
 import Foundation
+import Heed
 
 /// libFuzzer's callback: one input, `size` bytes at `data` (nil when empty); returns 0.
 public typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
@@ -24,6 +25,9 @@ public func runFuzzer(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutableP
         }
         return 0
     }
+    // Heed keeps freed tensor buffers of 64 kB and more for reuse; ASan should see every free
+    // (a use after free of a cached buffer would go unnoticed) and every allocation's size.
+    MemoryStats.cacheLimitBytes = 0
     var argc = argc
     var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
     return LLVMFuzzerRunDriver(&argc, &argv, callback)
