@@ -75,7 +75,7 @@ bin="$(swift build "${build_flags[@]}" --show-bin-path)"
 # The Swift runtime's backtracer would catch a trap before libFuzzer does (no artifact saved);
 # the model folder's own loader threads are not what is measured: one BLAS thread.
 export SWIFT_BACKTRACE=enable=no OPENBLAS_NUM_THREADS=1
-# ASan's defaults, plus the leak that Foundation is known for (see Fuzz/lsan.supp).
+# ASan's defaults; leak suppressions for known findings in Fuzz/lsan.supp (none today).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0:handle_abort=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/Fuzz/lsan.supp:print_suppressions=0}"
 # The targets write their inputs to files under TMPDIR (the model folder's and the checkpoint's
@@ -108,7 +108,7 @@ for t in "${all_targets[@]}"; do
     done
 done
 # Checkpoints of FuzzCheckpoint's own small trainer (after 1 and 2 epochs), written by Heed;
-# the model and optimizer files of the first also seed FuzzSafetensors. The model folder's
+# the first is also copied into FuzzSafetensors' seeds. The model folder's
 # tiny stand-in files (with their selector byte) from FuzzModelConfig.
 HEED_FUZZ_SEEDS="$seeds/FuzzCheckpoint" "$bin/FuzzCheckpoint"
 mv "$seeds/FuzzCheckpoint/safetensors/"* "$seeds/FuzzSafetensors/"
