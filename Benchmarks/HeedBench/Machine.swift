@@ -42,12 +42,12 @@ struct MachineInfo: Codable {
     }
 
     static func loadAverage() -> String {
-        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")
+        (readSystemFile("/proc/loadavg") ?? "")
             .split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     private static func cpuModel() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "?" }
+        guard let text = readSystemFile("/proc/cpuinfo") else { return "?" }
         var model = "?", family = "", number = ""
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -64,20 +64,20 @@ struct MachineInfo: Codable {
     }
 
     private static func meminfoTotal() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+        guard let text = readSystemFile("/proc/meminfo"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
               let kb = Int(line.split(separator: " ")[1]) else { return nil }
         return kb * 1024
     }
 
     private static func osName() -> String {
-        guard let text = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+        guard let text = readSystemFile("/etc/os-release"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) else { return "?" }
         return line.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
     private static func kernelRelease() -> String {
-        ((try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)) ?? "?")
+        (readSystemFile("/proc/sys/kernel/osrelease") ?? "?")
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

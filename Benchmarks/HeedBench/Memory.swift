@@ -45,7 +45,7 @@ enum ProcessMemory {
     static var currentRSS: Int? { field("VmRSS") }
 
     private static func field(_ name: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        guard let text = readSystemFile("/proc/self/status") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
             // "VmHWM:\t  218448 kB"
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })

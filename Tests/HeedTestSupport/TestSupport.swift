@@ -83,3 +83,12 @@ public func checkGradients(_ name: String, _ leaves: [(name: String, tensor: Ten
 public func rand(_ shape: [Int], _ seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
     Tensor.randomUniform(shape, low: low, high: high, seed: seed)
 }
+
+/// Runs `body` with the buffer cache's limit set to `bytes`, then puts the old limit back.
+/// For tests of the cache itself: the sanitizer runs turn it off (HEED_CACHE_LIMIT_BYTES=0).
+public func withBufferCacheLimit<T>(_ bytes: Int, _ body: () throws -> T) rethrows -> T {
+    let saved = MemoryStats.cacheLimitBytes
+    defer { MemoryStats.cacheLimitBytes = saved }
+    MemoryStats.cacheLimitBytes = bytes
+    return try body()
+}

@@ -67,20 +67,41 @@ final class MemoryTests: XCTestCase {
     /// Large freed buffers are reused for the next allocation of the same size (no fresh
     /// mmap, no page faults), and cached bytes are not counted as live.
     func testLargeBuffersAreReusedAndNotCountedLive() {
-        MemoryStats.emptyCache()
-        let before = MemoryStats.liveBytes
-        var first: UnsafeMutablePointer<Float>? = nil
-        do { first = Tensor.zeros([1 << 20]).storage.pointer }
-        XCTAssertEqual(MemoryStats.liveBytes, before)
-        XCTAssertEqual(MemoryStats.cachedBytes, 4 << 20)
-        let again = Tensor.ones([1 << 20])
-        XCTAssertEqual(again.storage.pointer, first, "same-size allocation reuses the cached buffer")
-        XCTAssertEqual(again.sum().item, Float(1 << 20), "reused buffer is initialised")
-        XCTAssertEqual(MemoryStats.cachedBytes, 0)
-        let limit = MemoryStats.cacheLimitBytes
-        MemoryStats.cacheLimitBytes = 0
-        do { _ = Tensor.zeros([1 << 20]) }
-        XCTAssertEqual(MemoryStats.cachedBytes, 0, "limit 0 turns caching off")
-        MemoryStats.cacheLimitBytes = limit
+        withBufferCacheLimit(1 << 30) {
+            MemoryStats.emptyCache()
+            let before = MemoryStats.liveBytes
+            var first: UnsafeMutablePointer<Float>? = nil
+            do { first = Tensor.zeros([1 << 20]).storage.pointer }
+            XCTAssertEqual(MemoryStats.liveBytes, before)
+            XCTAssertEqual(MemoryStats.cachedBytes, 4 << 20)
+            let again = Tensor.ones([1 << 20])
+            XCTAssertEqual(again.storage.pointer, first, "same-size allocation reuses the cached buffer")
+            XCTAssertEqual(again.sum().item, Float(1 << 20), "reused buffer is initialised")
+            XCTAssertEqual(MemoryStats.cachedBytes, 0)
+            MemoryStats.cacheLimitBytes = 0
+            do { _ = Tensor.zeros([1 << 20]) }
+            XCTAssertEqual(MemoryStats.cachedBytes, 0, "limit 0 turns caching off")
+        }
+    }
+
+    /// HEED_CACHE_LIMIT_BYTES sets the cache's starting limit; a value that is no byte count
+    /// stops the process naming the variable rather than being ignored.
+    func testCacheLimitComesFromTheEnvironment() {
+        let saved = getenv("HEED_CACHE_LIMIT_BYTES").map { String(cString: $0) }
+        defer {
+            if let saved { setenv("HEED_CACHE_LIMIT_BYTES", saved, 1) } else { unsetenv("HEED_CACHE_LIMIT_BYTES") }
+        }
+        unsetenv("HEED_CACHE_LIMIT_BYTES")
+        XCTAssertEqual(BufferCache.limitFromEnvironment(), 1 << 30)
+        setenv("HEED_CACHE_LIMIT_BYTES", "0", 1)
+        XCTAssertEqual(BufferCache.limitFromEnvironment(), 0)
+        setenv("HEED_CACHE_LIMIT_BYTES", "65536", 1)
+        XCTAssertEqual(BufferCache.limitFromEnvironment(), 65536)
+        for bad in ["-1", "1GB", ""] {
+            setenv("HEED_CACHE_LIMIT_BYTES", bad, 1)
+            assertStops(containing: "HEED_CACHE_LIMIT_BYTES='\(bad)' is not a byte count") {
+                _ = BufferCache.limitFromEnvironment()
+            }
+        }
     }
 }

@@ -40,7 +40,9 @@ public enum MemoryStats {
     /// Bytes held by the buffer cache for reuse (not live: no tensor uses them).
     public static var cachedBytes: Int { BufferCache.shared.withLock { $0.bytes } }
 
-    /// Most bytes the buffer cache may hold; 0 turns caching off (default 1 GiB).
+    /// Most bytes the buffer cache may hold; 0 turns caching off. The default is 1 GiB, or
+    /// the environment's `HEED_CACHE_LIMIT_BYTES` when set (`0` for sanitizer runs: a cached
+    /// buffer would hide a use after free from ASan).
     public static var cacheLimitBytes: Int {
         get { BufferCache.shared.withLock { $0.limit } }
         set { BufferCache.shared.withLock { $0.limit = newValue; $0.trim() } }
@@ -70,7 +72,20 @@ struct BufferCache: ~Copyable {
 
     var free: [Int: [UnsafeMutableRawPointer]] = [:]
     var bytes = 0
-    var limit = 1 << 30
+    var limit = BufferCache.limitFromEnvironment()
+
+    /// `HEED_CACHE_LIMIT_BYTES`, a non-negative decimal byte count, else 1 GiB. A value that is
+    /// not one stops the process naming it: silently keeping the default would let a sanitizer
+    /// run believe caching is off when it is not.
+    static func limitFromEnvironment() -> Int {
+        let name = "HEED_CACHE_LIMIT_BYTES"
+        guard let raw = getenv(name) else { return 1 << 30 }
+        let text = String(cString: raw)
+        guard let value = Int(text), value >= 0 else {
+            checkFailure("\(name)='\(text)' is not a byte count (a non-negative integer; 0 turns the buffer cache off)")
+        }
+        return value
+    }
 
     mutating func take(_ size: Int) -> UnsafeMutableRawPointer? {
         guard size >= Self.minimumBytes, let p = free[size]?.popLast() else { return nil }
