@@ -67,7 +67,7 @@ public enum MemoryStats {
 /// sizes every step, so exact-size reuse removes the faults. Small blocks are left to malloc,
 /// which recycles them from its heap without faults.
 struct BufferCache: ~Copyable {
-    static let shared = Mutex(BufferCache())
+    static let shared = Locked(BufferCache())
     static let minimumBytes = 1 << 16
 
     var free: [Int: [UnsafeMutableRawPointer]] = [:]

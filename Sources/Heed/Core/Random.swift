@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +48,7 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
 
 /// The process-wide generator used when no generator or seed is passed (like `torch.manual_seed`).
 public enum HeedRandom {
-    private static let global = Mutex(Xoshiro256(seed: 0x4865_6564))
+    private static let global = Locked(Xoshiro256(seed: 0x4865_6564))
 
     /// Reseeds the global generator: subsequent random tensors repeat exactly.
     public static func manualSeed(_ seed: UInt64) { global.withLock { $0 = Xoshiro256(seed: seed) } }
