@@ -26,7 +26,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "Heed", dependencies: ["CBLAS"]),
+        // The kernels whose speed depends on the instruction set, in C compiled per x86-64 level
+        // and chosen at run time (Swift has no per-function target attribute).
+        .target(name: "CHeedKernels"),
+        .target(name: "Heed", dependencies: ["CBLAS", "CHeedKernels"]),
         .target(name: "HeedNN", dependencies: ["Heed", "CZlib"]),
         // The `heed` command line (not Sources/heed: it would collide with Sources/Heed on
         // case-insensitive disks).

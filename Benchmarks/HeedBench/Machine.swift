@@ -16,6 +16,8 @@ struct MachineInfo: Codable {
     var swift: String
     var build: String
     var cpuFlags: String
+    /// The level Heed's CPU-dispatched kernels run at (CPUDispatch; HEED_CPU forces one).
+    var kernelLevel: String
     /// 1-, 5- and 15-minute load averages when the run started and ended: a busy neighbour
     /// shows here.
     var loadAverageStart: String
@@ -25,7 +27,7 @@ struct MachineInfo: Codable {
     enum CodingKeys: String, CodingKey {
         case cpu, cores, os, kernel, openblas, swift, build
         case heedWorkers = "heed_workers", memoryBytes = "memory_bytes", openblasCore = "openblas_core"
-        case openblasEnvironment = "openblas_environment", cpuFlags = "cpu_flags"
+        case openblasEnvironment = "openblas_environment", cpuFlags = "cpu_flags", kernelLevel = "kernel_level"
         case loadAverageStart = "load_average_start", loadAverageEnd = "load_average_end"
         case rssPeakResettable = "rss_peak_resettable"
     }
@@ -38,6 +40,7 @@ struct MachineInfo: Codable {
             openblasCore: openblas_get_corename().map { String(cString: $0) } ?? "?",
             openblasEnvironment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("OPENBLAS") },
             swift: swiftVersion, build: buildConfiguration, cpuFlags: cpuFlags,
+            kernelLevel: "\(CPUDispatch.level) (supported: \(CPUDispatch.supportedLevel))",
             loadAverageStart: loadAverage(), rssPeakResettable: ProcessMemory.canResetPeak)
     }
 
@@ -122,7 +125,7 @@ struct MachineInfo: Codable {
         return """
         machine: \(cpu), \(cores) cores (Heed workers \(heedWorkers)), \(mem), \(os), Linux \(kernel)
         OpenBLAS: \(openblas) (core \(openblasCore))\(openblasEnvironment.isEmpty ? "" : ", env " + openblasEnvironment.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
-        build: Swift \(swift), \(build), \(cpuFlags); load average at start \(loadAverageStart)
+        build: Swift \(swift), \(build), \(cpuFlags); dispatched kernels: \(kernelLevel); load average at start \(loadAverageStart)
         """
     }
 }

@@ -3,6 +3,16 @@
 
 protocol UnaryFunction {
     func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float>
+    /// The CPU-dispatched C kernel computing the same function bit for bit over a contiguous
+    /// array (CPUDispatch), for the functions whose speed depends on the instruction set.
+    var kernel: UnaryKernel? { get }
+}
+
+/// A dispatched element-wise kernel: y[0..<n] = f(x[0..<n]).
+typealias UnaryKernel = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+
+extension UnaryFunction {
+    var kernel: UnaryKernel? { nil }
 }
 
 protocol BinaryFunction {
@@ -19,6 +29,13 @@ func mapUnary<F: UnaryFunction>(_ x: Tensor, _ f: F) -> Tensor {
     let px = x.base, po = out.base
     if x.isContiguous {
         let n = x.count
+        if let kernel = f.kernel {
+            Parallel.forRanges((n + 15) / 16, grain: elementwiseGrain / 16) { blocks in
+                let start = blocks.lowerBound * 16
+                kernel(px + start, po + start, min(blocks.upperBound * 16, n) - start)
+            }
+            return out
+        }
         Parallel.forRanges((n + 15) / 16, grain: elementwiseGrain / 16) { blocks in
             var i = blocks.lowerBound * 16
             let end = min(blocks.upperBound * 16, n)

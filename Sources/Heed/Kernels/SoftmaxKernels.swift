@@ -20,9 +20,17 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n
     scaleRow(y, n, 1 / expShiftedInPlace(y, n, m))
 }
 
-/// row ← e^(row − shift), returning Σ row. Masked −∞ entries become exactly 0.
+/// row ← e^(row − shift), returning Σ row. Masked −∞ entries become exactly 0. Runs the
+/// CPU-dispatched C kernel (the attention kernels' exp pass), the twin of
+/// `expShiftedInPlaceSIMD` below.
 @inline(__always)
 func expShiftedInPlace(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ shift: Float) -> Float {
+    CPUDispatch.kernels.pointee.exp_shifted_sum(row, n, shift)
+}
+
+/// The Swift SIMD form of `expShiftedInPlace`, which the dispatched kernels must equal bit for bit.
+@inline(__always)
+func expShiftedInPlaceSIMD(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ shift: Float) -> Float {
     let vs = SIMD16<Float>(repeating: shift)
     var acc = SIMD16<Float>()
     var c = 0

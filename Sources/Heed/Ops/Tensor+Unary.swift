@@ -12,9 +12,18 @@ struct NegF: UnaryFunction {
         unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) ^ 0x8000_0000, to: SIMD16<Float>.self)
     }
 }
-struct ExpF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vexp(x) } }
-struct TanhF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vtanh(x) } }
-struct SigmoidF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vsigmoid(x) } }
+struct ExpF: UnaryFunction {
+    @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vexp(x) }
+    var kernel: UnaryKernel? { CPUDispatch.kernels.pointee.exp }
+}
+struct TanhF: UnaryFunction {
+    @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vtanh(x) }
+    var kernel: UnaryKernel? { CPUDispatch.kernels.pointee.tanh }
+}
+struct SigmoidF: UnaryFunction {
+    @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vsigmoid(x) }
+    var kernel: UnaryKernel? { CPUDispatch.kernels.pointee.sigmoid }
+}
 struct SqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { vsqrt(x) } }
 struct RsqrtF: UnaryFunction { @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / vsqrt(x) } }
 struct AbsF: UnaryFunction {
@@ -43,6 +52,7 @@ struct LogF: UnaryFunction {
 /// Not x/2·(1 + erf(x/√2)): for x < −3 erf is ≈ −1 and the sum cancels (x = −5 kept one
 /// significant digit, x < −5.5 gave 0), while erfc of a positive argument keeps full precision.
 struct GeluErfF: UnaryFunction {
+    var kernel: UnaryKernel? { CPUDispatch.kernels.pointee.gelu_erf }
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         0.5 * x * verfc(x * -0.70710678118654752)
     }
@@ -50,6 +60,7 @@ struct GeluErfF: UnaryFunction {
 /// d/dx GELU(x) = Φ(x) + x·φ(x), with Φ(x) = erfc(−x/√2)/2 for the same reason as the forward:
 /// 1 + erf(x/√2) would cancel in the left tail, where both terms are tiny.
 struct GeluErfGradF: UnaryFunction {
+    var kernel: UnaryKernel? { CPUDispatch.kernels.pointee.gelu_erf_grad }
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let pdf = vexp(-0.5 * x * x) * 0.3989422804014327
         return 0.5 * verfc(x * -0.70710678118654752) + x * pdf
@@ -60,6 +71,7 @@ struct GeluErfGradF: UnaryFunction {
 /// cancels for u ≪ 0 (x = −5 kept no correct digit, x < −5.3 gave 0); σ(2u) = 1/(1 + e^{−2u})
 /// has no subtraction.
 struct GeluTanhF: UnaryFunction {
+    var kernel: UnaryKernel? { CPUDispatch.kernels.pointee.gelu_tanh }
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
         return x * vsigmoid(u + u)

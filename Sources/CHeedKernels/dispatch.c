@@ -1,0 +1,57 @@
+// Which kernel table this CPU may run. cpuid says what the CPU has; XGETBV says whether the OS
+// saves the wide registers (a CPU with AVX-512 under an OS that does not enable it must stay at
+// AVX2), as OpenBLAS's DYNAMIC_ARCH and PyTorch's cpuinfo check.
+#include "heed_kernels.h"
+
+extern const heed_kernel_table heed_kernels_baseline;
+#if defined(__x86_64__)
+extern const heed_kernel_table heed_kernels_avx2;
+extern const heed_kernel_table heed_kernels_avx512;
+#include <cpuid.h>
+
+static unsigned long long xgetbv0(void) {
+    unsigned eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+
+static int detect(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return HEED_CPU_BASELINE;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!(osxsave && avx && fma && f16c)) return HEED_CPU_BASELINE;
+    unsigned long long xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return HEED_CPU_BASELINE;             // XMM and YMM state
+    if (__get_cpuid_max(0, 0) < 7) return HEED_CPU_BASELINE;
+    __cpuid_count(7, 0, a, b, c, d);
+    int avx2 = (b >> 5) & 1, bmi1 = (b >> 3) & 1, bmi2 = (b >> 8) & 1;
+    if (!(avx2 && bmi1 && bmi2)) return HEED_CPU_BASELINE;
+    int avx512 = ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1); // F, DQ, BW, VL
+    if (avx512 && (xcr0 & 0xE6) == 0xE6) return HEED_CPU_AVX512;   // + opmask, ZMM0–15 hi, ZMM16–31
+    return HEED_CPU_AVX2;
+}
+#else
+static int detect(void) { return HEED_CPU_BASELINE; }
+#endif
+
+int heed_cpu_supported_level(void) {
+    // Every thread computes the same value; atomics keep it a non-race for ThreadSanitizer.
+    static int level = -1;
+    int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    if (l < 0) {
+        l = detect();
+        __atomic_store_n(&level, l, __ATOMIC_RELAXED);
+    }
+    return l;
+}
+
+const heed_kernel_table *heed_kernels_for_level(int level) {
+    if (level < HEED_CPU_BASELINE || level > heed_cpu_supported_level()) return 0;
+    switch (level) {
+#if defined(__x86_64__)
+    case HEED_CPU_AVX512: return &heed_kernels_avx512;
+    case HEED_CPU_AVX2: return &heed_kernels_avx2;
+#endif
+    default: return &heed_kernels_baseline;
+    }
+}

@@ -1,0 +1,58 @@
+import CHeedKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An x86-64 instruction-set level that Heed's dispatched kernels are compiled for.
+public enum CPULevel: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
+    /// x86-64 (SSE2) — or any CPU that is not x86-64.
+    case baseline = 0
+    /// x86-64-v3: AVX2, FMA, F16C, BMI.
+    case avx2 = 1
+    /// x86-64-v4: AVX-512 F/BW/DQ/VL.
+    case avx512 = 2
+
+    public static func < (a: CPULevel, b: CPULevel) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { ["baseline", "avx2", "avx512"][rawValue] }
+}
+
+/// Runtime CPU dispatch, as PyTorch's ATen, numpy and OpenBLAS's DYNAMIC_ARCH do it: the hot
+/// kernels (Sources/CHeedKernels) are compiled for every level, and the first use picks the
+/// highest one this CPU and OS support — or the level named by the environment's `HEED_CPU`
+/// (`baseline`, `avx2`, `avx512`), so that tests and benchmarks can run any lower level here.
+/// Every level computes bit-identical results; they differ in speed only.
+public enum CPUDispatch {
+    /// The highest level this CPU and OS support.
+    public static var supportedLevel: CPULevel { CPULevel(rawValue: Int(heed_cpu_supported_level())) ?? .baseline }
+
+    /// The level the kernels run at in this process (chosen once).
+    public static var level: CPULevel { CPULevel(rawValue: Int(kernels.pointee.level))! }
+
+    /// Every level this machine can run, lowest first (what the tests loop over).
+    public static var runnableLevels: [CPULevel] { CPULevel.allCases.filter { $0 <= supportedLevel } }
+
+    /// The kernel table of `level`, nil when this CPU cannot run it.
+    public static func kernels(for level: CPULevel) -> UnsafePointer<heed_kernel_table>? {
+        heed_kernels_for_level(Int32(level.rawValue))
+    }
+
+    /// The kernels in use: `HEED_CPU`'s level, else the highest supported.
+    nonisolated(unsafe) static let kernels: UnsafePointer<heed_kernel_table> = {
+        let wanted = levelFromEnvironment() ?? supportedLevel
+        guard let table = kernels(for: wanted) else {
+            checkFailure("HEED_CPU=\(wanted): this CPU supports up to \(supportedLevel)")
+        }
+        return table
+    }()
+
+    /// `HEED_CPU`, nil when unset. A value that names no level stops the process naming it: a
+    /// silently ignored typo would let a test of the baseline kernels run the AVX-512 ones.
+    static func levelFromEnvironment() -> CPULevel? {
+        guard let raw = getenv("HEED_CPU") else { return nil }
+        let text = String(cString: raw)
+        guard let level = CPULevel.allCases.first(where: { $0.description == text }) else {
+            checkFailure("HEED_CPU='\(text)' is not a level (baseline, avx2, avx512)")
+        }
+        return level
+    }
+}

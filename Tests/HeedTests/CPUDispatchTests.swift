@@ -1,0 +1,148 @@
+import XCTest
+import CHeedKernels
+@testable import Heed
+import HeedTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The CPU-dispatched C kernels (Sources/CHeedKernels) at every level this CPU can run, against
+/// the Swift SIMD code they must equal bit for bit (itself checked against Glibc's Double
+/// functions to a few ulp in VectorMathTests), and directly against Glibc for exp.
+final class CPUDispatchTests: XCTestCase {
+    /// Inputs with every edge the kernels branch on: ±0, ±∞, NaN, the clamps of exp, erfc's
+    /// split points, subnormals, and a dense random spread; an odd count, so the tail runs.
+    static let inputs: [Float] = {
+        var xs: [Float] = [0, -0, .infinity, -.infinity, .nan, 1, -1, 88.72, 88.73, 89, 89.5, -87.33, -87.34,
+                           -88, -103, -104, 0.25, 0.5, 0.625, -0.625, 0.84375, -0.84375, 9.19, 9.3, 9.31, -9.3,
+                           .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+                           -.greatestFiniteMagnitude, 1e-8, -1e-8]
+        var g = Xoshiro256(seed: 17)
+        for i in 0..<20_000 {
+            let u = Float(g.next() >> 40) / Float(1 << 24)
+            let scale: Float = [0.5, 4, 12, 100][i % 4]
+            xs.append((u * 2 - 1) * scale)
+        }
+        xs.append(3)   // odd count: a partial last vector
+        return xs
+    }()
+
+    /// The Swift reference over `xs`, 16 lanes at a time with a zero-filled tail (as mapUnary).
+    static func reference(_ xs: [Float], _ f: (SIMD16<Float>) -> SIMD16<Float>) -> [Float] {
+        var out = [Float](repeating: 0, count: xs.count)
+        xs.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                var i = 0
+                while i < xs.count {
+                    let n = min(16, xs.count - i)
+                    storePartial(f(loadPartial(x.baseAddress! + i, n)), y.baseAddress! + i, n)
+                    i += 16
+                }
+            }
+        }
+        return out
+    }
+
+    static func run(_ kernel: UnaryKernel, _ xs: [Float]) -> [Float] {
+        var out = [Float](repeating: -42, count: xs.count)
+        xs.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { kernel(x.baseAddress, $0.baseAddress, xs.count) } }
+        return out
+    }
+
+    /// First index where the two differ in bits (NaN equals NaN), or nil.
+    static func firstDifference(_ a: [Float], _ b: [Float]) -> Int? {
+        zip(a, b).enumerated().first { _, p in !(p.0.bitPattern == p.1.bitPattern || (p.0.isNaN && p.1.isNaN)) }?.offset
+    }
+
+    func testEveryLevelThisCPUHasIsRunnable() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set((cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? "").split(separator: " ").map(String.init))
+        let expected: CPULevel
+        if ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"].allSatisfy(flags.contains) { expected = .avx512 }
+        else if ["avx2", "fma", "f16c", "bmi2"].allSatisfy(flags.contains) { expected = .avx2 }
+        else { expected = .baseline }
+        XCTAssertEqual(CPUDispatch.supportedLevel, expected, "cpuid/XGETBV against /proc/cpuinfo's flags")
+        for level in CPULevel.allCases {
+            let table = CPUDispatch.kernels(for: level)
+            XCTAssertEqual(table != nil, level <= expected, "\(level)")
+            XCTAssertEqual(table.map { Int($0.pointee.level) }, level <= expected ? level.rawValue : nil)
+        }
+    }
+
+    func testElementwiseKernelsEqualTheSwiftCodeAtEveryLevel() throws {
+        let xs = Self.inputs
+        let cases: [(String, (UnsafePointer<heed_kernel_table>) -> UnaryKernel, (SIMD16<Float>) -> SIMD16<Float>)] = [
+            ("exp", { $0.pointee.exp }, { vexp($0) }),
+            ("tanh", { $0.pointee.tanh }, { vtanh($0) }),
+            ("sigmoid", { $0.pointee.sigmoid }, { vsigmoid($0) }),
+            ("gelu_erf", { $0.pointee.gelu_erf }, { GeluErfF()($0) }),
+            ("gelu_erf_grad", { $0.pointee.gelu_erf_grad }, { GeluErfGradF()($0) }),
+            ("gelu_tanh", { $0.pointee.gelu_tanh }, { GeluTanhF()($0) }),
+        ]
+        for (name, pick, swift) in cases {
+            let expected = Self.reference(xs, swift)
+            for level in CPUDispatch.runnableLevels {
+                let got = Self.run(pick(CPUDispatch.kernels(for: level)!), xs)
+                if let i = Self.firstDifference(got, expected) {
+                    XCTFail("\(name) at \(level): x = \(xs[i]) gives \(got[i]), the Swift code \(expected[i])")
+                }
+            }
+        }
+    }
+
+    func testExpWithinTwoUlpAtEveryLevel() {
+        let xs = VectorMathTests.grid(-87.3, 88.7, 200_001)
+        for level in CPUDispatch.runnableLevels {
+            let y = Self.run(CPUDispatch.kernels(for: level)!.pointee.exp, xs)
+            var worst = 0.0, at: Float = 0
+            for (x, v) in zip(xs, y) {
+                let e = VectorMathTests.ulpError(v, Glibc.exp(Double(x)))
+                if !(e <= worst) { worst = e; at = x }
+            }
+            XCTAssertLessThanOrEqual(worst, 2, "exp at \(level): \(worst) ulp at x = \(at)")
+        }
+    }
+
+    func testExpShiftedSumEqualsTheSwiftCodeAtEveryLevel() {
+        var g = Xoshiro256(seed: 3)
+        for n in [1, 15, 16, 17, 64, 100, 1024, 1031] {
+            var row = (0..<n).map { _ in Float(g.next() >> 40) / Float(1 << 20) - 8 }
+            if n > 2 { row[1] = -.infinity; row[n - 1] = -.infinity }   // masked keys
+            let shift = row.max()!
+            var expected = row
+            let expectedSum = expected.withUnsafeMutableBufferPointer { expShiftedInPlaceSIMD($0.baseAddress!, n, shift) }
+            for level in CPUDispatch.runnableLevels {
+                var got = row
+                let sum = got.withUnsafeMutableBufferPointer { CPUDispatch.kernels(for: level)!.pointee.exp_shifted_sum($0.baseAddress, n, shift) }
+                XCTAssertEqual(sum.bitPattern, expectedSum.bitPattern, "n = \(n) at \(level): sum")
+                XCTAssertNil(Self.firstDifference(got, expected), "n = \(n) at \(level): row")
+                if n > 2 { XCTAssertEqual(got[1], 0, "a masked key is exactly 0") }
+            }
+        }
+    }
+
+    /// The ops route through the level in use; on this CPU that is the highest one unless
+    /// HEED_CPU says otherwise (the suite also runs with HEED_CPU=baseline).
+    func testOpsUseTheChosenLevel() {
+        let wanted = CPUDispatch.levelFromEnvironment() ?? CPUDispatch.supportedLevel
+        XCTAssertEqual(CPUDispatch.level, wanted)
+        let x = Tensor(Self.inputs.filter { $0.isFinite }, shape: [Self.inputs.filter { $0.isFinite }.count])
+        XCTAssertNil(Self.firstDifference(x.exp().scalars, Self.reference(x.scalars) { vexp($0) }))
+        XCTAssertNil(Self.firstDifference(x.gelu().scalars, Self.reference(x.scalars) { GeluErfF()($0) }))
+    }
+
+    func testHeedCPUNamesALevelOrStops() {
+        let saved = getenv("HEED_CPU").map { String(cString: $0) }
+        defer { if let saved { setenv("HEED_CPU", saved, 1) } else { unsetenv("HEED_CPU") } }
+        unsetenv("HEED_CPU")
+        XCTAssertNil(CPUDispatch.levelFromEnvironment())
+        for level in CPULevel.allCases {
+            setenv("HEED_CPU", level.description, 1)
+            XCTAssertEqual(CPUDispatch.levelFromEnvironment(), level)
+        }
+        setenv("HEED_CPU", "AVX2", 1)
+        assertStops(containing: "HEED_CPU='AVX2' is not a level (baseline, avx2, avx512)") {
+            _ = CPUDispatch.levelFromEnvironment()
+        }
+    }
+}
