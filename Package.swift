@@ -14,7 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // The only C: OpenBLAS (cblas_*) and LAPACKE through a module map; paths come from pkg-config.
+        // OpenBLAS (cblas_*) and LAPACKE through a module map; paths come from pkg-config.
         .systemLibrary(
             name: "CBLAS",
             pkgConfig: "openblas",
