@@ -92,3 +92,11 @@ public func withBufferCacheLimit<T>(_ bytes: Int, _ body: () throws -> T) rethro
     MemoryStats.cacheLimitBytes = bytes
     return try body()
 }
+
+/// Runs `body` and then puts the environment variable `name` back as it was (set or unset):
+/// for tests of settings read from the environment (HEED_CPU, HEED_CACHE_LIMIT_BYTES).
+public func restoringEnvironment(_ name: String, _ body: () throws -> Void) rethrows {
+    let saved = getenv(name).map { String(cString: $0) }
+    defer { if let saved { setenv(name, saved, 1) } else { unsetenv(name) } }
+    try body()
+}

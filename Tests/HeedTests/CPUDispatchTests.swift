@@ -132,17 +132,17 @@ final class CPUDispatchTests: XCTestCase {
     }
 
     func testHeedCPUNamesALevelOrStops() {
-        let saved = getenv("HEED_CPU").map { String(cString: $0) }
-        defer { if let saved { setenv("HEED_CPU", saved, 1) } else { unsetenv("HEED_CPU") } }
-        unsetenv("HEED_CPU")
-        XCTAssertNil(CPUDispatch.levelFromEnvironment())
-        for level in CPULevel.allCases {
-            setenv("HEED_CPU", level.description, 1)
-            XCTAssertEqual(CPUDispatch.levelFromEnvironment(), level)
-        }
-        setenv("HEED_CPU", "AVX2", 1)
-        assertStops(containing: "HEED_CPU='AVX2' is not a level (baseline, avx2, avx512)") {
-            _ = CPUDispatch.levelFromEnvironment()
+        restoringEnvironment("HEED_CPU") {
+            unsetenv("HEED_CPU")
+            XCTAssertNil(CPUDispatch.levelFromEnvironment())
+            for level in CPULevel.allCases {
+                setenv("HEED_CPU", level.description, 1)
+                XCTAssertEqual(CPUDispatch.levelFromEnvironment(), level)
+            }
+            setenv("HEED_CPU", "AVX2", 1)
+            assertStops(containing: "HEED_CPU='AVX2' is not a level (baseline, avx2, avx512)") {
+                _ = CPUDispatch.levelFromEnvironment()
+            }
         }
     }
 }

@@ -87,20 +87,18 @@ final class MemoryTests: XCTestCase {
     /// HEED_CACHE_LIMIT_BYTES sets the cache's starting limit; a value that is no byte count
     /// stops the process naming the variable rather than being ignored.
     func testCacheLimitComesFromTheEnvironment() {
-        let saved = getenv("HEED_CACHE_LIMIT_BYTES").map { String(cString: $0) }
-        defer {
-            if let saved { setenv("HEED_CACHE_LIMIT_BYTES", saved, 1) } else { unsetenv("HEED_CACHE_LIMIT_BYTES") }
-        }
-        unsetenv("HEED_CACHE_LIMIT_BYTES")
-        XCTAssertEqual(BufferCache.limitFromEnvironment(), 1 << 30)
-        setenv("HEED_CACHE_LIMIT_BYTES", "0", 1)
-        XCTAssertEqual(BufferCache.limitFromEnvironment(), 0)
-        setenv("HEED_CACHE_LIMIT_BYTES", "65536", 1)
-        XCTAssertEqual(BufferCache.limitFromEnvironment(), 65536)
-        for bad in ["-1", "1GB", ""] {
-            setenv("HEED_CACHE_LIMIT_BYTES", bad, 1)
-            assertStops(containing: "HEED_CACHE_LIMIT_BYTES='\(bad)' is not a byte count") {
-                _ = BufferCache.limitFromEnvironment()
+        restoringEnvironment("HEED_CACHE_LIMIT_BYTES") {
+            unsetenv("HEED_CACHE_LIMIT_BYTES")
+            XCTAssertEqual(BufferCache.limitFromEnvironment(), 1 << 30)
+            setenv("HEED_CACHE_LIMIT_BYTES", "0", 1)
+            XCTAssertEqual(BufferCache.limitFromEnvironment(), 0)
+            setenv("HEED_CACHE_LIMIT_BYTES", "65536", 1)
+            XCTAssertEqual(BufferCache.limitFromEnvironment(), 65536)
+            for bad in ["-1", "1GB", ""] {
+                setenv("HEED_CACHE_LIMIT_BYTES", bad, 1)
+                assertStops(containing: "HEED_CACHE_LIMIT_BYTES='\(bad)' is not a byte count") {
+                    _ = BufferCache.limitFromEnvironment()
+                }
             }
         }
     }
