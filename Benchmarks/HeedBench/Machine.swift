@@ -33,15 +33,23 @@ struct MachineInfo: Codable {
     }
 
     static func current() -> MachineInfo {
-        MachineInfo(
+        BLASSetup.prepare()
+        return MachineInfo(
             cpu: cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount, heedWorkers: Parallel.workerCount,
             memoryBytes: meminfoTotal(), os: osName(), kernel: kernelRelease(),
             openblas: openblas_get_config().map { String(cString: $0) }?.trimmingCharacters(in: .whitespaces) ?? "?",
-            openblasCore: openblas_get_corename().map { String(cString: $0) } ?? "?",
+            openblasCore: openblasCoreDescription(),
             openblasEnvironment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("OPENBLAS") },
             swift: swiftVersion, build: buildConfiguration, cpuFlags: cpuFlags,
             kernelLevel: "\(CPUDispatch.level) (supported: \(CPUDispatch.supportedLevel))",
             loadAverageStart: loadAverage(), rssPeakResettable: ProcessMemory.canResetPeak)
+    }
+
+    /// OpenBLAS's core, and the one it fell back to when Heed corrected it (BLASSetup).
+    private static func openblasCoreDescription() -> String {
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
+        guard let c = BLASSetup.coreCorrection else { return core }
+        return "\(core), set by Heed: OpenBLAS had fallen back to \(c.from) on this CPU"
     }
 
     static func loadAverage() -> String {

@@ -1,4 +1,5 @@
 import XCTest
+import CBLAS
 import CHeedKernels
 @testable import Heed
 import HeedTestSupport
@@ -144,5 +145,25 @@ final class CPUDispatchTests: XCTestCase {
                 _ = CPUDispatch.levelFromEnvironment()
             }
         }
+    }
+}
+
+/// BLASSetup: OpenBLAS must not stay on a pre-AVX2 fallback core on a CPU with AVX2+FMA
+/// (Debian's 0.3.21 picks "Prescott" on CPUs newer than it, 6× slower GEMMs).
+final class BLASSetupTests: XCTestCase {
+    func testOpenBLASRunsKernelsMatchingTheCPU() throws {
+        BLASSetup.prepare()
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else {
+            throw XCTSkip("OPENBLAS_CORETYPE is set: the machine chose OpenBLAS's core")
+        }
+        let core = String(cString: openblas_get_corename())
+        let preAVX2 = ["Prescott", "Katmai", "Coppermine", "Northwood", "Core2", "Penryn", "Dunnington",
+                       "Nehalem", "Atom", "Sandybridge", "Opteron", "Opteron_SSE3", "Barcelona", "Bobcat", "Nano"]
+        if CPUDispatch.supportedLevel >= .avx2 {
+            XCTAssertFalse(preAVX2.contains(core), "OpenBLAS still on \(core) on a CPU at \(CPUDispatch.supportedLevel)")
+        }
+        if let c = BLASSetup.coreCorrection { XCTAssertEqual(c.to, core) }
+        // The process environment is left as the user gave it.
+        XCTAssertNil(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
     }
 }

@@ -35,6 +35,12 @@ typedef struct heed_kernel_table {
 // The table of `level`, or NULL when the level is unknown or not supported here.
 const heed_kernel_table *heed_kernels_for_level(int level);
 
+// When OpenBLAS fell back to kernels without AVX2 on a CPU that has AVX2+FMA (a release older
+// than the CPU), and OPENBLAS_CORETYPE is not set, switches OpenBLAS to its Haswell or SkylakeX
+// kernels and returns 1; otherwise 0. Writes OpenBLAS's core before and after (empty when
+// nothing changed) into the two buffers of `size` bytes. Call before any BLAS call is running.
+int heed_openblas_correct_core(char *before, char *after, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,7 @@ import CBLAS
 func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
                        lse: UnsafePointer<Float>, probs: UnsafePointer<Float>?,
                        dq: Tensor, dk: HeadMatrix, dv: HeadMatrix, blockQ: Int, tileK: Int) {
-    _ = blasSingleThreaded
+    BLASSetup.prepare()
     // D = rowsum(dO ⊙ O), [B, H, Nq].
     let dBuffer = Tensor(uninitializedShape: [p.batch * p.heads * p.nq])
     let dRows = dBuffer.base

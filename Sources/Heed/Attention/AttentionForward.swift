@@ -17,7 +17,7 @@ import CBLAS
 /// `keyEnd`). A row with no visible key gets O = 0 and lse = −∞.
 func attentionForward(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeMutablePointer<Float>,
                       probs: UnsafeMutablePointer<Float>?, blockQ: Int, tileK: Int) {
-    _ = blasSingleThreaded
+    BLASSetup.prepare()
     let qBlocks = (p.nq + blockQ - 1) / blockQ
     let tasks = p.batch * p.heads * qBlocks
     let tile = probs == nil ? Swift.max(1, Swift.min(tileK, p.nk)) : Swift.max(1, p.nk)

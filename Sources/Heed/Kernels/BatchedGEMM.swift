@@ -51,13 +51,6 @@ extension Tensor {
     }
 }
 
-/// OpenBLAS runs single-threaded, always: Heed splits the work itself (below), so each core
-/// runs one `cblas_sgemm` and nothing oversubscribes when kernels call BLAS from both workers.
-/// Measured here (PERF-NOTES): two single-threaded GEMMs on disjoint panels reach the same
-/// 206–217 GFLOP/s as OpenBLAS's own two threads on 2048³, and far more on attention's many
-/// small per-head products, where OpenBLAS-threaded calls reached 32–107.
-let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
-
 /// Who runs the threads of a batched GEMM.
 @_spi(Benchmarks) public enum GemmThreading: Sendable {
     /// Heed's workers over (matrix, row panel) tasks, each a single-threaded `cblas_sgemm`.
@@ -80,7 +73,7 @@ let gemmParallelBElements = 1 << 18
 func batchedGemm(m: Int, n: Int, k: Int, alpha: Float, a: GemmOperand, b: GemmOperand,
                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, cStride: Int,
                  threading: GemmThreading = .perCore) {
-    _ = blasSingleThreaded
+    BLASSetup.prepare()
     let batch = a.batchOffsets.count
     check(b.batchOffsets.count == batch, "batchedGemm: batch sizes \(batch) and \(b.batchOffsets.count) differ")
     if m == 0 || n == 0 || batch == 0 { return }

@@ -138,6 +138,7 @@ extension Tensor {
     /// values are rejected here: LAPACKE's own NaN scan would report them as an "illegal
     /// argument", and it lets ±infinity through to produce garbage.
     fileprivate func lapackCopy(_ op: String) throws -> Tensor {
+        BLASSetup.prepare()   // every LAPACK call starts from a copy made here
         let out = Tensor(uninitializedShape: shape)
         copyStrided(from: self, to: out)
         let p = out.base

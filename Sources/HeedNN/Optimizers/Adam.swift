@@ -91,11 +91,29 @@ public class Adam: Optimizer {
         let beta1, beta2, eps, stepSize, bias2Sqrt, l2, decay: Float
     }
 
-    /// p, g, m, v: [n]. The square root is IEEE `squareRoot()`, which Swift on Linux does not
-    /// vectorise unless built with `-Xcc -fno-math-errno` (see the commit message).
+    /// p, g, m, v: [n], split over the cores once a parameter is large (each element's update
+    /// is independent, so the split changes nothing in the result). The update reads four
+    /// arrays and writes three: 28 bytes per element, bound by the cache, not by arithmetic —
+    /// the seed MLP's 100k-element first layer spent 38 % of its training step here on one
+    /// core; two cores have twice the cache and bandwidth.
     private static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
                                _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
                                _ n: Int, _ k: Coefficients) {
+        Parallel.forRanges((n + 15) / 16, grain: parallelGrain / 16) { blocks in
+            let lo = blocks.lowerBound * 16, hi = Swift.min(n, blocks.upperBound * 16)
+            updateRange(p + lo, g + lo, m + lo, v + lo, hi - lo, k)
+        }
+    }
+
+    /// Elements per core below which the update stays on one thread (a hop costs ~5 µs,
+    /// about 16k elements of this loop).
+    static let parallelGrain = 1 << 15
+
+    /// p, g, m, v: [n]. The square root is IEEE `squareRoot()`, which Swift on Linux does not
+    /// vectorise unless built with `-Xcc -fno-math-errno` (see the commit message).
+    private static func updateRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+                                    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+                                    _ n: Int, _ k: Coefficients) {
         let a1 = 1 - k.beta1, b2 = k.beta2, a2 = 1 - k.beta2, eps = k.eps
         let stepSize = k.stepSize, bias2Sqrt = k.bias2Sqrt, l2 = k.l2, decay = k.decay
         for j in stride(from: 0, to: n, by: 16) {
