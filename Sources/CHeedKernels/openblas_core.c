@@ -14,13 +14,11 @@ extern char *openblas_get_corename(void) __attribute__((weak));
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
 
-// OpenBLAS cores with AVX2 kernels (0.3.21's names; later releases add more, which contain
-// "lake", "Rapids" or "Zen" too).
+// OpenBLAS cores with AVX2 kernels: 0.3.21's Haswell, Excavator, Zen, SkylakeX, Cooperlake and
+// SapphireRapids, and the names later releases add ("…lake", "…Rapids", "Zen…").
 static int has_avx2_kernels(const char *core) {
-    static const char *const names[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", "Excavator"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(core, names[i]) == 0) return 1;
-    return strstr(core, "lake") || strstr(core, "Rapids") || strstr(core, "Zen");
+    return !strcmp(core, "Haswell") || !strcmp(core, "Excavator")
+        || strstr(core, "lake") || strstr(core, "Rapids") || strstr(core, "Zen");
 }
 
 int heed_openblas_correct_core(char *before, char *after, size_t size) {

@@ -115,9 +115,9 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
 
 /// dst += src over n contiguous floats, on every core.
 func addInto(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
-    Parallel.forRanges((n + 15) / 16, grain: elementwiseGrain / 16) { blocks in
-        var i = blocks.lowerBound * 16
-        let end = Swift.min(blocks.upperBound * 16, n)
+    Parallel.forVectorRanges(n) { r in
+        var i = r.lowerBound
+        let end = r.upperBound
         while i + 16 <= end { store16(load16(dst + i) + load16(src + i), dst + i); i += 16 }
         while i < end { dst[i] += src[i]; i += 1 }
     }

@@ -30,15 +30,12 @@ func mapUnary<F: UnaryFunction>(_ x: Tensor, _ f: F) -> Tensor {
     if x.isContiguous {
         let n = x.count
         if let kernel = f.kernel {
-            Parallel.forRanges((n + 15) / 16, grain: elementwiseGrain / 16) { blocks in
-                let start = blocks.lowerBound * 16
-                kernel(px + start, po + start, min(blocks.upperBound * 16, n) - start)
-            }
+            Parallel.forVectorRanges(n) { r in kernel(px + r.lowerBound, po + r.lowerBound, r.count) }
             return out
         }
-        Parallel.forRanges((n + 15) / 16, grain: elementwiseGrain / 16) { blocks in
-            var i = blocks.lowerBound * 16
-            let end = min(blocks.upperBound * 16, n)
+        Parallel.forVectorRanges(n) { r in
+            var i = r.lowerBound
+            let end = r.upperBound
             while i + 16 <= end { store16(f(load16(px + i)), po + i); i += 16 }
             if i < end { storePartial(f(loadPartial(px + i, end - i)), po + i, end - i) }
         }
@@ -62,9 +59,9 @@ func mapBinary<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _ f: F, op: String) 
     let pa = a.base, pb = b.base, po = out.base
     if a.shape == b.shape && a.isContiguous && b.isContiguous {
         let n = out.count
-        Parallel.forRanges((n + 15) / 16, grain: elementwiseGrain / 16) { blocks in
-            var i = blocks.lowerBound * 16
-            let end = min(blocks.upperBound * 16, n)
+        Parallel.forVectorRanges(n) { r in
+            var i = r.lowerBound
+            let end = r.upperBound
             while i + 16 <= end { store16(f(load16(pa + i), load16(pb + i)), po + i); i += 16 }
             if i < end {
                 storePartial(f(loadPartial(pa + i, end - i), loadPartial(pb + i, end - i)), po + i, end - i)

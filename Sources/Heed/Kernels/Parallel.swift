@@ -26,6 +26,18 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// `forRanges` over the elements `0..<count` of a vector loop: every range but the last
+    /// starts and ends on a multiple of 16 (one `SIMD16` step), so only the last one has a tail.
+    /// `grain` is in elements.
+    @inline(__always)
+    public static func forVectorRanges(_ count: Int, grain: Int = elementwiseGrain, _ body: (Range<Int>) -> Void) {
+        forRanges((count + 15) / 16, grain: grain / 16) { blocks in
+            body((blocks.lowerBound * 16)..<Swift.min(blocks.upperBound * 16, count))
+        }
+    }
+}
+
 /// Lets a value cross into `concurrentPerform`'s `@Sendable` closure. Only for closures and
 /// pointers whose workers write disjoint memory and that do not outlive the call.
 struct UncheckedSendable<T>: @unchecked Sendable {

@@ -80,7 +80,7 @@ func storeRow(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ s: Int, _ 
 }
 
 /// Elements per thread below which splitting over cores costs more than it saves.
-let elementwiseGrain = 1 << 15
+@usableFromInline let elementwiseGrain = 1 << 15
 
 /// Copies any view into `dst` (same shape; `dst` usually fresh and contiguous).
 func copyStrided(from src: Tensor, to dst: Tensor) {

@@ -99,18 +99,14 @@ public class Adam: Optimizer {
     private static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
                                _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
                                _ n: Int, _ k: Coefficients) {
-        Parallel.forRanges((n + 15) / 16, grain: parallelGrain / 16) { blocks in
-            let lo = blocks.lowerBound * 16, hi = Swift.min(n, blocks.upperBound * 16)
-            updateRange(p + lo, g + lo, m + lo, v + lo, hi - lo, k)
+        Parallel.forVectorRanges(n) { r in
+            let lo = r.lowerBound
+            updateRange(p + lo, g + lo, m + lo, v + lo, r.count, k)
         }
     }
 
-    /// Elements per core below which the update stays on one thread (a hop costs ~5 µs,
-    /// about 16k elements of this loop).
-    static let parallelGrain = 1 << 15
-
-    /// p, g, m, v: [n]. The square root is IEEE `squareRoot()`, which Swift on Linux does not
-    /// vectorise unless built with `-Xcc -fno-math-errno` (see the commit message).
+    /// p, g, m, v: [n]. The square root is `vsqrt`, one `sqrtps` per 4 lanes (`squareRoot()`
+    /// is a scalar call per lane on Linux: C's errno semantics).
     private static func updateRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
                                     _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
                                     _ n: Int, _ k: Coefficients) {
