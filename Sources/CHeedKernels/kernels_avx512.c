@@ -2,6 +2,7 @@
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx,avx2,fma,f16c,bmi,bmi2,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
 #define HEED_SUFFIX avx512
+#define HEED_W 16
 #define HEED_LEVEL HEED_CPU_AVX512
 #include "kernels.inc"
 #pragma clang attribute pop

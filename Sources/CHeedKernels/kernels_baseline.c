@@ -1,4 +1,5 @@
 // The kernels at baseline: x86-64's SSE2 (or whatever the target's baseline is elsewhere).
 #define HEED_SUFFIX baseline
+#define HEED_W 4
 #define HEED_LEVEL HEED_CPU_BASELINE
 #include "kernels.inc"

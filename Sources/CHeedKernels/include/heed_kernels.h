@@ -19,6 +19,30 @@ enum {
 // The highest level this CPU and OS support (cpuid, and XGETBV for the register state).
 int heed_cpu_supported_level(void);
 
+// Tiled attention forward, one block of at most HEED_ATTN_QB query rows of one (batch, head),
+// keys in tiles of HEED_ATTN_TK (Sources/CHeedKernels/attention_forward.inc says how).
+#define HEED_ATTN_QB 64
+#define HEED_ATTN_TK 256
+
+typedef struct heed_attention_block {
+    const float *q; ptrdiff_t ldq;   // the block's query rows: q[i·ldq + x], i < rows, x < d
+    const float *k; ptrdiff_t ldk;   // key rows 0..<keys of the head
+    const float *v; ptrdiff_t ldv;   // value rows 0..<keys (dv wide)
+    float *o; ptrdiff_t ldo;         // output rows (dv wide), written
+    float *lse;                      // rows log-sum-exps, written (−∞ for a row that sees no key)
+    size_t rows, keys, d, dv;
+    float scale;
+    int causal;                      // key j hidden from block row i when j > first_row + i
+    ptrdiff_t first_row;             // the block's first query index in the head
+    const float *bias;               // additive bias of the block's first row, or NULL:
+    ptrdiff_t bias_sq, bias_sk;      //   bias[i·bias_sq + j·bias_sk]
+    float *workspace;                // heed_attention_workspace_floats(d, dv) floats
+} heed_attention_block;
+
+static inline size_t heed_attention_workspace_floats(size_t d, size_t dv) {
+    return (d + HEED_ATTN_TK + dv + 3) * HEED_ATTN_QB;
+}
+
 // One level's kernels. Element-wise kernels read x[0..<n] and write y[0..<n] (y may be x).
 typedef struct heed_kernel_table {
     int level;
@@ -30,6 +54,7 @@ typedef struct heed_kernel_table {
     void (*gelu_tanh)(const float *x, float *y, size_t n);
     // row ← e^(row − shift), returning Σ row; −∞ entries become exactly 0.
     float (*exp_shifted_sum)(float *row, size_t n, float shift);
+    void (*attention_forward_block)(const heed_attention_block *block);
 } heed_kernel_table;
 
 // The table of `level`, or NULL when the level is unknown or not supported here.

@@ -1,4 +1,5 @@
 import CBLAS
+import CHeedKernels
 
 /// Attention forward, FlashAttention-style, on single-threaded `cblas_sgemm` calls.
 ///
@@ -16,7 +17,11 @@ import CBLAS
 /// Blocks whose keys are all masked by causality are never computed (the loop stops at
 /// `keyEnd`). A row with no visible key gets O = 0 and lse = −∞.
 func attentionForward(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeMutablePointer<Float>,
-                      probs: UnsafeMutablePointer<Float>?, blockQ: Int, tileK: Int) {
+                      probs: UnsafeMutablePointer<Float>?, blockQ: Int, tileK: Int,
+                      kernels: UnsafePointer<heed_kernel_table> = CPUDispatch.kernels) {
+    if probs == nil && p.dropout == 0 {
+        return attentionForwardBlocks(p, out: out, lse: lse, kernels: kernels)
+    }
     BLASSetup.prepare()
     let qBlocks = (p.nq + blockQ - 1) / blockQ
     let tasks = p.batch * p.heads * qBlocks
@@ -102,3 +107,32 @@ func attentionForward(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeMutable
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The tiled forward without dropout: the dispatched C kernel (CHeedKernels'
+/// attention_forward.inc) over blocks of `HEED_ATTN_QB` query rows, split over every core with
+/// the same causal pairing as above. No BLAS: Q·Kᵀ and P·V run in the kernel's own registers.
+func attentionForwardBlocks(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeMutablePointer<Float>,
+                            kernels: UnsafePointer<heed_kernel_table>) {
+    let blockQ = Int(HEED_ATTN_QB)
+    let qBlocks = (p.nq + blockQ - 1) / blockQ
+    let tasks = p.batch * p.heads * qBlocks
+    let run = kernels.pointee.attention_forward_block!
+    Parallel.forRanges(tasks, grain: 1) { range in
+        let workspace = Tensor(uninitializedShape: [heed_attention_workspace_floats(p.d, p.dv)])
+        for t in range {
+            let task = t.isMultiple(of: 2) ? t / 2 : tasks - 1 - t / 2
+            let bh = task / qBlocks, i0 = (task % qBlocks) * blockQ
+            let b = bh / p.heads, h = bh % p.heads, kvh = h / p.group
+            let rows = Swift.min(blockQ, p.nq - i0)
+            var block = heed_attention_block(
+                q: p.q.at(b, h, row: i0), ldq: p.q.sn, k: p.k.at(b, kvh), ldk: p.k.sn,
+                v: p.v.at(b, kvh), ldv: p.v.sn, o: out.at(b, h, row: i0), ldo: out.sn,
+                lse: lse + bh * p.nq + i0, rows: rows, keys: p.keyEnd(i0, rows), d: p.d, dv: p.dv,
+                scale: p.scale, causal: p.causal ? 1 : 0, first_row: i0,
+                bias: p.bias.map { $0.row(b, h, i0) }, bias_sq: p.bias?.sq ?? 0, bias_sk: p.bias?.sk ?? 0,
+                workspace: workspace.base)
+            run(&block)
+        }
+        withExtendedLifetime(workspace) {}
+    }
+}
