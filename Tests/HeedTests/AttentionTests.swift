@@ -1,4 +1,5 @@
 import XCTest
+import CHeedKernels
 @testable import Heed
 import HeedTestSupport
 
@@ -23,17 +24,19 @@ final class AttentionTests: XCTestCase {
                                       dropout: c.dropout, dropoutSeed: seed)
         let refGrad = Reference.attentionBackward(query: q, key: k, value: v, dOut: g, mask: mask, isCausal: c.causal,
                                                   dropout: c.dropout, dropoutSeed: seed)
-        let variants: [(String, AttentionPath, Int, Int)] = [
-            ("materialized", .materialized, Attention.blockQ, Attention.tileK),
-            ("tiled", .tiled, Attention.blockQ, Attention.tileK),
-            ("materialized small blocks", .materialized, 3, 5),
-            ("tiled small tiles", .tiled, 4, 7),
-        ]
-        for (name, path, bq, tk) in variants {
+        // The tiled path without dropout runs CHeedKernels' attention kernels: every level this
+        // CPU supports.
+        let levels = CPUDispatch.runnableLevels.map { ($0, CPUDispatch.kernels(for: $0)!) }
+        let variants: [(String, AttentionPath, Int, Int, UnsafePointer<heed_kernel_table>)] = [
+            ("materialized", .materialized, Attention.blockQ, Attention.tileK, CPUDispatch.kernels),
+            ("materialized small blocks", .materialized, 3, 5, CPUDispatch.kernels),
+            ("tiled small tiles", .tiled, 4, 7, CPUDispatch.kernels),
+        ] + levels.map { ("tiled \($0.0)", .tiled, Attention.blockQ, Attention.tileK, $0.1) }
+        for (name, path, bq, tk, kernels) in variants {
             let (ql, kl, vl) = (q.detach().requiringGrad(), k.detach().requiringGrad(), v.detach().requiringGrad())
             let out = attention(query: ql, key: kl, value: vl, mask: mask, isCausal: c.causal, scale: nil,
                                 dropout: c.dropout, dropoutSeed: seed, path: path, keepWeights: false,
-                                blockQ: bq, tileK: tk).output
+                                blockQ: bq, tileK: tk, kernels: kernels).output
             let label = "\(c.name) [\(name)]"
             XCTAssertFalse(out.scalars.contains { !$0.isFinite }, "\(label): non-finite output", file: file, line: line)
             assertClose(out, ref, rtol: 1e-4, atol: 1e-5, "\(label) output", file: file, line: line)
@@ -46,6 +49,19 @@ final class AttentionTests: XCTestCase {
 
     func testSingleToken() { check(Case(name: "N = 1")) }
     func testOddSizesAndDifferentValueWidth() { check(Case(b: 2, h: 3, hkv: 3, nq: 5, nk: 7, d: 4, dv: 6, name: "odd")) }
+    /// Head sizes the backward kernel takes (multiples of 16), blocks of 64 queries and tiles of
+    /// 64 and 256 keys cut at odd places.
+    func testKernelBlockAndTileEdges() {
+        check(Case(b: 1, h: 2, hkv: 2, nq: 130, nk: 300, d: 16, dv: 32, name: "kernel edges"))
+        check(Case(b: 1, h: 2, hkv: 1, nq: 300, nk: 130, d: 32, dv: 16, causal: true, name: "kernel edges, causal"))
+        check(Case(b: 2, h: 2, hkv: 2, nq: 70, nk: 65, d: 64, dv: 48, mask: { seed in
+            .additive(Tensor.randomNormal([2, 1, 70, 65], seed: UInt64(seed)))
+        }, name: "kernel edges, additive mask"))
+        check(Case(b: 2, h: 2, hkv: 2, nq: 70, nk: 80, d: 16, dv: 16, mask: { _ in
+            .keyPadding(Tensor((0..<160).map { Float($0 % 80 < 45 + 30 * ($0 / 80) ? 1 : 0) }, shape: [2, 80]))
+        }, name: "kernel edges, key padding"))
+    }
+
     func testNqDiffersFromNk() { check(Case(b: 1, h: 2, hkv: 2, nq: 33, nk: 9, d: 8, dv: 8, name: "Nq > Nk")) }
     func testSequenceNotAMultipleOfTheTile() { check(Case(b: 1, h: 2, hkv: 2, nq: 300, nk: 300, d: 16, dv: 16, name: "N = 300")) }
     func testGroupedQueryAttention() { check(Case(b: 2, h: 4, hkv: 2, nq: 17, nk: 21, d: 8, dv: 8, name: "GQA 4/2")) }

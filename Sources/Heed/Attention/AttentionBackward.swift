@@ -1,4 +1,5 @@
 import CBLAS
+import CHeedKernels
 
 /// Attention backward (FlashAttention-2's algorithm) on single-threaded `cblas_sgemm` calls.
 ///
@@ -17,8 +18,8 @@ import CBLAS
 /// Query blocks entirely above the causal diagonal of a key tile are skipped.
 func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
                        lse: UnsafePointer<Float>, probs: UnsafePointer<Float>?,
-                       dq: Tensor, dk: HeadMatrix, dv: HeadMatrix, blockQ: Int, tileK: Int) {
-    BLASSetup.prepare()
+                       dq: Tensor, dk: HeadMatrix, dv: HeadMatrix, blockQ: Int, tileK: Int,
+                       kernels: UnsafePointer<heed_kernel_table> = CPUDispatch.kernels) {
     // D = rowsum(dO ⊙ O), [B, H, Nq].
     let dBuffer = Tensor(uninitializedShape: [p.batch * p.heads * p.nq])
     let dRows = dBuffer.base
@@ -28,18 +29,81 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
             for i in 0..<p.nq { dRows[bh * p.nq + i] = dot(dOut.at(b, h, row: i), out.at(b, h, row: i), p.dv) }
         }
     }
-    let tile = probs == nil ? Swift.max(1, Swift.min(tileK, p.nk)) : Swift.max(1, Swift.min(tileK, p.nk))
+    let kernelPath = probs == nil && p.dropout == 0 && p.d % 16 == 0 && p.dv % 16 == 0
+    let tile = kernelPath ? Int(HEED_ATTN_BWD_TK) : Swift.max(1, Swift.min(tileK, p.nk))
     let kTiles = (p.nk + tile - 1) / tile
     let units = p.batch * p.kvHeads
     let chunks = units >= Parallel.workerCount ? 1 : Swift.min(kTiles, (Parallel.workerCount + units - 1) / units)
     // dQ accumulates: chunk 0 into dq itself, other chunks into their own buffers.
-    let dqView = dq.headMatrix
     let extra = (1..<Swift.max(chunks, 1)).map { _ in
         let e = Tensor(uninitializedLike: dq)
         e.base.update(repeating: 0, count: e.count)
         return e
     }
     dq.base.update(repeating: 0, count: dq.count)
+    let dqTargets = [dq.headMatrix] + extra.map(\.headMatrix)
+    if kernelPath {
+        attentionBackwardTiles(p, dOut: dOut, lse: lse, dRows: dRows, dq: dqTargets, dk: dk, dv: dv,
+                               chunks: chunks, kernels: kernels)
+    } else {
+        attentionBackwardBLAS(p, dOut: dOut, lse: lse, dRows: dRows, probs: probs, dq: dqTargets, dk: dk, dv: dv,
+                              chunks: chunks, blockQ: blockQ, tile: tile)
+    }
+    // Sum the other chunks' dQ into dq (same dense layout, so element-wise over storage).
+    for e in extra { addInto(dq.base, e.base, dq.count) }
+    withExtendedLifetime(dBuffer) {}
+}
+
+/// The backward on the dispatched C kernel (CHeedKernels' attention_backward.inc), one call per
+/// (query block, key tile); the task split is attentionBackward's.
+private func attentionBackwardTiles(_ p: AttentionProblem, dOut: HeadMatrix, lse: UnsafePointer<Float>,
+                                    dRows: UnsafePointer<Float>, dq: [HeadMatrix], dk: HeadMatrix, dv: HeadMatrix,
+                                    chunks: Int, kernels: UnsafePointer<heed_kernel_table>) {
+    let blockQ = Int(HEED_ATTN_QB), tile = Int(HEED_ATTN_BWD_TK)
+    let kTiles = (p.nk + tile - 1) / tile
+    let run = kernels.pointee.attention_backward_tile!
+    Parallel.forRanges(p.batch * p.kvHeads * chunks, grain: 1) { range in
+        let workspace = Tensor(uninitializedShape: [heed_attention_backward_workspace_floats(p.d, p.dv)])
+        for task in range {
+            let unit = task / chunks, chunk = task % chunks
+            let b = unit / p.kvHeads, kvh = unit % p.kvHeads
+            let dqTarget = dq[chunk]
+            for t in stride(from: chunk, to: kTiles, by: chunks) {
+                let j0 = t * tile, bc = Swift.min(tile, p.nk - j0)
+                for h in (kvh * p.group)..<((kvh + 1) * p.group) {
+                    let bh = b * p.heads + h
+                    var i0 = p.causal ? (j0 / blockQ) * blockQ : 0
+                    while i0 < p.nq {
+                        let rows = Swift.min(blockQ, p.nq - i0)
+                        var call = heed_attention_backward_tile(
+                            q: p.q.at(b, h, row: i0), ldq: p.q.sn, dout: dOut.at(b, h, row: i0), lddo: dOut.sn,
+                            lse: lse + bh * p.nq + i0, drow: dRows + bh * p.nq + i0,
+                            k: p.k.at(b, kvh, row: j0), ldk: p.k.sn, v: p.v.at(b, kvh, row: j0), ldv: p.v.sn,
+                            dq: dqTarget.at(b, h, row: i0), lddq: dqTarget.sn,
+                            dk: dk.at(b, kvh, row: j0), lddk: dk.sn, dvv: dv.at(b, kvh, row: j0), lddv: dv.sn,
+                            rows: rows, keys: bc, d: p.d, dv: p.dv, scale: p.scale,
+                            causal: p.causal ? 1 : 0, first_row: i0, first_key: j0,
+                            bias: p.bias.map { $0.row(b, h, i0) }, bias_sq: p.bias?.sq ?? 0, bias_sk: p.bias?.sk ?? 0,
+                            workspace: workspace.base)
+                        run(&call)
+                        i0 += rows
+                    }
+                }
+            }
+        }
+        withExtendedLifetime(workspace) {}
+    }
+}
+
+/// The backward on single-threaded `cblas_sgemm` calls: the materialised path (P read from the
+/// saved weights), dropout, and head sizes the kernel does not take.
+private func attentionBackwardBLAS(_ p: AttentionProblem, dOut: HeadMatrix, lse: UnsafePointer<Float>,
+                                   dRows: UnsafePointer<Float>, probs: UnsafePointer<Float>?,
+                                   dq: [HeadMatrix], dk: HeadMatrix, dv: HeadMatrix,
+                                   chunks: Int, blockQ: Int, tile: Int) {
+    BLASSetup.prepare()
+    let kTiles = (p.nk + tile - 1) / tile
+    let units = p.batch * p.kvHeads
     Parallel.forRanges(units * chunks, grain: 1) { range in
         let sBuf = Tensor(uninitializedShape: [blockQ, tile])   // S, then P
         let dpBuf = Tensor(uninitializedShape: [blockQ, tile])  // dP, then dS
@@ -47,7 +111,7 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
         for task in range {
             let unit = task / chunks, chunk = task % chunks
             let b = unit / p.kvHeads, kvh = unit % p.kvHeads
-            let dqTarget = chunk == 0 ? dqView : extra[chunk - 1].headMatrix
+            let dqTarget = dq[chunk]
             var t = chunk
             while t < kTiles {
                 let j0 = t * tile, bc = Swift.min(tile, p.nk - j0)
@@ -108,9 +172,6 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
         }
         withExtendedLifetime((sBuf, dpBuf, dropBuf)) {}
     }
-    // Sum the other chunks' dQ into dq (same dense layout, so element-wise over storage).
-    for e in extra { addInto(dq.base, e.base, dq.count) }
-    withExtendedLifetime(dBuffer) {}
 }
 
 /// dst += src over n contiguous floats, on every core.

@@ -1,3 +1,4 @@
+import CHeedKernels
 import Synchronization
 
 /// Which keys a query may attend to, beyond causality.
@@ -72,7 +73,8 @@ public func scaledDotProductAttentionWithWeights(
 /// The implementation behind both entry points; tests pass small tiles to cross tile edges.
 func attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask?, isCausal: Bool,
                scale: Float?, dropout: Float, dropoutSeed: UInt64?, path: AttentionPath,
-               keepWeights: Bool, blockQ: Int = Attention.blockQ, tileK: Int = Attention.tileK
+               keepWeights: Bool, blockQ: Int = Attention.blockQ, tileK: Int = Attention.tileK,
+               kernels: UnsafePointer<heed_kernel_table> = CPUDispatch.kernels
 ) -> (output: Tensor, weights: Tensor?) {
     let op = "scaledDotProductAttention"
     check(query.rank == 4 && key.rank == 4 && value.rank == 4,
@@ -112,7 +114,7 @@ func attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask?, 
     let lse = Tensor(uninitializedShape: [bsz, heads, nq])
     let probs = materialize ? Tensor(uninitializedShape: [bsz, heads, nq, nk]) : nil
     attentionForward(problem, out: out.headMatrix, lse: lse.base, probs: probs?.base,
-                     blockQ: blockQ, tileK: tileK)
+                     blockQ: blockQ, tileK: tileK, kernels: kernels)
     withExtendedLifetime((q, k, v, bias)) {}
 
     let recorded = out.recorded(op, [query, key, value]) { g in
@@ -122,7 +124,7 @@ func attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask?, 
         dvT.base.update(repeating: 0, count: dvT.count)
         attentionBackward(problem, out: out.headMatrix, dOut: gOut.headMatrix, lse: lse.base, probs: probs?.base,
                           dq: dq, dk: dk.headMatrix, dv: dvT.headMatrix,
-                          blockQ: blockQ, tileK: tileK)
+                          blockQ: blockQ, tileK: tileK, kernels: kernels)
         withExtendedLifetime((q, k, v, bias, gOut, out, lse, probs)) {}
         return [dq, dk, dvT]
     }
