@@ -43,28 +43,30 @@ static inline size_t heed_attention_workspace_floats(size_t d, size_t dv) {
     return (d + HEED_ATTN_TK + dv + 3) * HEED_ATTN_QB;
 }
 
-// Attention backward, one (block of at most HEED_ATTN_QB query rows, tile of at most
-// HEED_ATTN_BWD_TK keys) of one (batch, head): adds the tile's terms to dQ, dK and dV
-// (Sources/CHeedKernels/attention_backward.inc). d and dv must be multiples of 16.
+// Attention backward, one block of at most HEED_ATTN_QB query rows of one (batch, head): adds
+// its terms to the block's dQ rows and to dK and dV, over key tiles first_tile,
+// first_tile + tile_step, … of HEED_ATTN_BWD_TK keys (Sources/CHeedKernels/
+// attention_backward.inc). d and dv must be multiples of 16.
 #define HEED_ATTN_BWD_TK 64
 
-typedef struct heed_attention_backward_tile {
+typedef struct heed_attention_backward_block {
     const float *q; ptrdiff_t ldq;         // the block's query rows
     const float *dout; ptrdiff_t lddo;     // their output gradients (dv wide)
     const float *lse, *drow;               // their log-sum-exps and D = Σ dO ⊙ O
-    const float *k; ptrdiff_t ldk;         // the tile's key rows
-    const float *v; ptrdiff_t ldv;         // the tile's value rows
+    const float *k; ptrdiff_t ldk;         // the head's key rows 0..<keys
+    const float *v; ptrdiff_t ldv;         // its value rows
     float *dq; ptrdiff_t lddq;             // += into the block's dQ rows
-    float *dk; ptrdiff_t lddk;             // += into the tile's dK rows
-    float *dvv; ptrdiff_t lddv;            // += into the tile's dV rows
+    float *dk; ptrdiff_t lddk;             // += into the head's dK rows
+    float *dvv; ptrdiff_t lddv;            // += into its dV rows
     size_t rows, keys, d, dv;
+    size_t first_tile, tile_step;
     float scale;
-    int causal;                            // key first_key + j hidden from row first_row + i when j > i
-    ptrdiff_t first_row, first_key;
+    int causal;                            // key j hidden from row first_row + i when j > first_row + i
+    ptrdiff_t first_row;
     const float *bias;                     // additive bias of the block's first row and key 0, or NULL
     ptrdiff_t bias_sq, bias_sk;
     float *workspace;                      // heed_attention_backward_workspace_floats(d, dv) floats
-} heed_attention_backward_tile;
+} heed_attention_backward_block;
 
 static inline size_t heed_attention_backward_workspace_floats(size_t d, size_t dv) {
     return (d + dv + 2 * HEED_ATTN_BWD_TK + 2) * HEED_ATTN_QB;
@@ -82,7 +84,7 @@ typedef struct heed_kernel_table {
     // row ← e^(row − shift), returning Σ row; −∞ entries become exactly 0.
     float (*exp_shifted_sum)(float *row, size_t n, float shift);
     void (*attention_forward_block)(const heed_attention_block *block);
-    void (*attention_backward_tile)(const heed_attention_backward_tile *tile);
+    void (*attention_backward_block)(const heed_attention_backward_block *block);
 } heed_kernel_table;
 
 // The table of `level`, or NULL when the level is unknown or not supported here.

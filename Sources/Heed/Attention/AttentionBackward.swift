@@ -54,40 +54,35 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
     withExtendedLifetime(dBuffer) {}
 }
 
-/// The backward on the dispatched C kernel (CHeedKernels' attention_backward.inc), one call per
-/// (query block, key tile); the task split is attentionBackward's.
+/// The backward on the dispatched C kernel (CHeedKernels' attention_backward.inc): one call
+/// per (query head, query block) of a task, over the task's key tiles, so the block's Qᵀ and
+/// dOᵀ are packed once; the task split is attentionBackward's.
 private func attentionBackwardTiles(_ p: AttentionProblem, dOut: HeadMatrix, lse: UnsafePointer<Float>,
                                     dRows: UnsafePointer<Float>, dq: [HeadMatrix], dk: HeadMatrix, dv: HeadMatrix,
                                     chunks: Int, kernels: UnsafePointer<heed_kernel_table>) {
-    let blockQ = Int(HEED_ATTN_QB), tile = Int(HEED_ATTN_BWD_TK)
-    let kTiles = (p.nk + tile - 1) / tile
-    let run = kernels.pointee.attention_backward_tile!
+    let blockQ = Int(HEED_ATTN_QB)
+    let run = kernels.pointee.attention_backward_block!
     Parallel.forRanges(p.batch * p.kvHeads * chunks, grain: 1) { range in
         let workspace = Tensor(uninitializedShape: [heed_attention_backward_workspace_floats(p.d, p.dv)])
         for task in range {
             let unit = task / chunks, chunk = task % chunks
             let b = unit / p.kvHeads, kvh = unit % p.kvHeads
             let dqTarget = dq[chunk]
-            for t in stride(from: chunk, to: kTiles, by: chunks) {
-                let j0 = t * tile, bc = Swift.min(tile, p.nk - j0)
-                for h in (kvh * p.group)..<((kvh + 1) * p.group) {
-                    let bh = b * p.heads + h
-                    var i0 = p.causal ? (j0 / blockQ) * blockQ : 0
-                    while i0 < p.nq {
-                        let rows = Swift.min(blockQ, p.nq - i0)
-                        var call = heed_attention_backward_tile(
-                            q: p.q.at(b, h, row: i0), ldq: p.q.sn, dout: dOut.at(b, h, row: i0), lddo: dOut.sn,
-                            lse: lse + bh * p.nq + i0, drow: dRows + bh * p.nq + i0,
-                            k: p.k.at(b, kvh, row: j0), ldk: p.k.sn, v: p.v.at(b, kvh, row: j0), ldv: p.v.sn,
-                            dq: dqTarget.at(b, h, row: i0), lddq: dqTarget.sn,
-                            dk: dk.at(b, kvh, row: j0), lddk: dk.sn, dvv: dv.at(b, kvh, row: j0), lddv: dv.sn,
-                            rows: rows, keys: bc, d: p.d, dv: p.dv, scale: p.scale,
-                            causal: p.causal ? 1 : 0, first_row: i0, first_key: j0,
-                            bias: p.bias.map { $0.row(b, h, i0) }, bias_sq: p.bias?.sq ?? 0, bias_sk: p.bias?.sk ?? 0,
-                            workspace: workspace.base)
-                        run(&call)
-                        i0 += rows
-                    }
+            for h in (kvh * p.group)..<((kvh + 1) * p.group) {
+                let bh = b * p.heads + h
+                for i0 in stride(from: 0, to: p.nq, by: blockQ) {
+                    let rows = Swift.min(blockQ, p.nq - i0)
+                    var call = heed_attention_backward_block(
+                        q: p.q.at(b, h, row: i0), ldq: p.q.sn, dout: dOut.at(b, h, row: i0), lddo: dOut.sn,
+                        lse: lse + bh * p.nq + i0, drow: dRows + bh * p.nq + i0,
+                        k: p.k.at(b, kvh), ldk: p.k.sn, v: p.v.at(b, kvh), ldv: p.v.sn,
+                        dq: dqTarget.at(b, h, row: i0), lddq: dqTarget.sn,
+                        dk: dk.at(b, kvh), lddk: dk.sn, dvv: dv.at(b, kvh), lddv: dv.sn,
+                        rows: rows, keys: p.nk, d: p.d, dv: p.dv, first_tile: chunk, tile_step: chunks,
+                        scale: p.scale, causal: p.causal ? 1 : 0, first_row: i0,
+                        bias: p.bias.map { $0.row(b, h, i0) }, bias_sq: p.bias?.sq ?? 0, bias_sk: p.bias?.sk ?? 0,
+                        workspace: workspace.base)
+                    run(&call)
                 }
             }
         }
