@@ -86,8 +86,12 @@ struct HeedBench: ParsableCommand {
             let shapes = AttentionShape.standard.filter { s in
                 session.measured.contains { $0.bench.group == "attention" && $0.bench.n == s.n }
             }
-            session.peers = Peers.run(python: python, shapes: shapes, policy: policy, threads: Parallel.workerCount)
-            session.fillPeerRatios()
+            // Heed's faster path (materialised or tiled) at each (shape, mask, pass).
+            let best = Dictionary(grouping: session.measured.filter { $0.bench.group == "attention" && $0.bench.path != "naive" },
+                                  by: { $0.bench.baselineKey })
+                .values.compactMap { $0.max { $0.gflops < $1.gflops }?.bench }
+                .sorted { ($0.n ?? 0, $0.pass.rawValue, $0.causal ? 1 : 0) < ($1.n ?? 0, $1.pass.rawValue, $1.causal ? 1 : 0) }
+            session.peers = Peers.run(python: python, cases: best, shapes: shapes, policy: policy, threads: Parallel.workerCount)
             if session.measured.contains(where: { $0.bench.group == "embed" }) {
                 log("peers: sentence-transformers via \(python)")
                 let keys = Set(session.measured.map(\.bench.name))

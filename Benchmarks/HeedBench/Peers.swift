@@ -1,9 +1,9 @@
 import Foundation
 
 /// `--peers`: the same attention shapes through PyTorch's `scaled_dot_product_attention` on two
-/// threads, in the same run, timed the same way (warm-up, ≥ 5 runs, median/min/max), so the
-/// Heed/PyTorch ratio is from one machine at one moment. Runs only when `import torch` works in
-/// the chosen Python; otherwise the report says it was skipped and why.
+/// threads, interleaved run by run with Heed's best path at the same case (PeerServer.swift says
+/// why), so Heed ÷ PyTorch compares the two under the same load. Runs only when `import torch`
+/// works in the chosen Python; otherwise the report says it was skipped and why.
 struct PeerReport: Encodable {
     var python: String
     var status: String
@@ -17,33 +17,57 @@ struct PeerReport: Encodable {
     }
 }
 
-struct PeerCase: Codable {
+struct PeerCase: Encodable {
     let label: String
     let shape: [Int]
     let causal: Bool
     let pass: String
-    let runs: Int
-    let medianS: Double
-    let minS: Double
-    let maxS: Double
     let flops: Double
-    let gflops: Double
+    /// PyTorch's and Heed's calls, interleaved.
+    let torch: TimeSummary
+    let heed: TimeSummary
+    /// Heed's path here: the faster of materialised and tiled in the main measurement.
+    let heedPath: String
     /// Why a case has fewer runs than the others, when it does.
     var note: String? = nil
-    /// Filled in by the Swift side: Heed's faster path at the same case, and Heed ÷ PyTorch.
-    var heedPath: String? = nil
-    var heedGflops: Double? = nil
-    var heedOverTorch: Double? = nil
+
+    var gflops: Double { flops / torch.medianS / 1e9 }
+    var heedGflops: Double { flops / heed.medianS / 1e9 }
+    /// > 1: Heed is faster.
+    var heedOverTorch: Double { torch.medianS / heed.medianS }
 
     enum CodingKeys: String, CodingKey {
-        case label, shape, causal, pass, runs, flops, gflops, note
-        case medianS = "median_s", minS = "min_s", maxS = "max_s"
+        case label, shape, causal, pass, flops, torch, heed, note, gflops
         case heedPath = "heed_path", heedGflops = "heed_gflops", heedOverTorch = "heed_over_torch"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(label, forKey: .label)
+        try c.encode(shape, forKey: .shape)
+        try c.encode(causal, forKey: .causal)
+        try c.encode(pass, forKey: .pass)
+        try c.encode(flops, forKey: .flops)
+        try c.encode(torch, forKey: .torch)
+        try c.encode(heed, forKey: .heed)
+        try c.encode(note, forKey: .note)
+        try c.encode(gflops, forKey: .gflops)
+        try c.encode(heedPath, forKey: .heedPath)
+        try c.encode(heedGflops, forKey: .heedGflops)
+        try c.encode(heedOverTorch, forKey: .heedOverTorch)
     }
 }
 
 enum Peers {
-    static func run(python: String, shapes: [AttentionShape], policy: RunPolicy, threads: Int) -> PeerReport {
+    /// A peer call slower than this is not repeated (its warm-up and one timed run are
+    /// reported, with a note): PyTorch's CPU backward at 16384 tokens falls back to a kernel at
+    /// a few GFLOP/s, a minute a run, which would make --peers take longer than the benchmark.
+    static let slowSeconds = 4.0
+
+    /// `cases`: Heed's best measured attention case per (shape, mask, pass), each timed again
+    /// here, alternating with PyTorch's.
+    static func run(python: String, cases: [BenchCase], shapes: [AttentionShape], policy: RunPolicy,
+                    threads: Int) -> PeerReport {
         var report = PeerReport(python: python, status: "")
         let probe = shell(python, ["-c", "import torch; print(torch.__version__)"])
         guard probe.status == 0 else {
@@ -52,14 +76,30 @@ enum Peers {
         }
         report.torchVersion = probe.out.trimmingCharacters(in: .whitespacesAndNewlines)
         report.threads = threads
+        let work: [(BenchCase, AttentionShape)] = cases.compactMap { c in
+            shapes.first { $0.n == c.n && $0.label == c.shape.split(separator: " ").first.map(String.init) }.map { (c, $0) }
+        }
         let request: [String: Any] = [
-            "shapes": shapes.map { ["label": $0.label, "dims": $0.dims] },
-            "min_runs": policy.minRuns, "max_runs": policy.maxRuns, "min_seconds": policy.minGroupSeconds / 4,
-            "threads": threads, "slow_seconds": 4.0,
+            "threads": threads,
+            "cases": work.map { c, s in ["dims": s.dims, "causal": c.causal, "pass": c.pass.rawValue] },
         ]
-        let (cases, status) = runScript(python, pythonScript, name: "peers", request: request, as: [PeerCase].self)
-        report.cases = cases ?? []
-        report.status = status
+        do {
+            let server = try PeerServer(python: python, source: pythonScript, name: "peers", setUp: request)
+            for (i, (c, s)) in work.enumerated() {
+                log("  peers: \(c.name) against PyTorch, interleaved")
+                let heed = c.interleavedBody()
+                var slow = false
+                let times = try interleave([heed, { let t = try server.run(i); slow = slow || t > slowSeconds; return t }],
+                                           policy: policy, stopIf: { slow })
+                report.cases.append(PeerCase(label: s.label, shape: s.dims, causal: c.causal, pass: c.pass.rawValue,
+                                             flops: c.flops, torch: TimeSummary(times[1]), heed: TimeSummary(times[0]),
+                                             heedPath: c.path,
+                                             note: slow ? String(format: "one run only: PyTorch took %.0f s", times[1].max() ?? 0) : nil))
+            }
+            report.status = "ran"
+        } catch {
+            report.status = "failed: \(error)"
+        }
         return report
     }
 
@@ -108,91 +148,60 @@ enum Peers {
 
     private final class UncheckedBox: @unchecked Sendable { var data = Data() }
 
-    /// Times torch.nn.functional.scaled_dot_product_attention like runGroup times Heed: one
-    /// warm-up, then min_runs..max_runs runs, per case. A case whose warm-up takes longer than
-    /// slow_seconds is not repeated (its one run is reported, with a note): PyTorch's CPU
-    /// backward at 16384 tokens falls back to a kernel at a few GFLOP/s, a minute a run, which
-    /// would make --peers take longer than the whole benchmark. Reads the request as JSON on
-    /// stdin, prints the cases as JSON on stdout.
+    /// PeerServer's protocol for torch.nn.functional.scaled_dot_product_attention: the set-up
+    /// names the cases; each run builds the case's inputs on its first call (freeing the
+    /// previous case's) and times one call.
     static let pythonScript = #"""
-    import json, statistics, sys, time, warnings
+    import json, sys, time, warnings
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     import torch
     import torch.nn.functional as F
 
-    req = json.load(sys.stdin)
-    torch.set_num_threads(req["threads"])
-    out = []
-    for s in req["shapes"]:
-        b, h, n, d = s["dims"]
-        for pass_ in ("fwd", "fwd+bwd"):
-            for causal in (False, True):
-                g = torch.Generator().manual_seed(0)
-                q, k, v, do = (torch.randn(b, h, n, d, generator=g) for _ in range(4))
-                if pass_ == "fwd+bwd":
-                    for t in (q, k, v):
-                        t.requires_grad_(True)
-                def body():
-                    if pass_ == "fwd":
-                        with torch.no_grad():
-                            F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-                    else:
-                        o = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-                        o.backward(do)
-                        q.grad = k.grad = v.grad = None
-                t0 = time.perf_counter(); body(); warm = time.perf_counter() - t0
-                note = None
-                if warm > req["slow_seconds"]:
-                    times = [warm]
-                    note = f"one run only: it took {warm:.0f} s"
-                else:
-                    runs = max(req["min_runs"], min(req["max_runs"], int(req["min_seconds"] / max(warm, 1e-6)) + 1))
-                    times = []
-                    for _ in range(runs):
-                        t0 = time.perf_counter(); body(); times.append(time.perf_counter() - t0)
-                pairs = n * (n + 1) / 2 if causal else n * n
-                flops = 4 * b * h * d * pairs * (1 if pass_ == "fwd" else 3)
-                med = statistics.median(times)
-                out.append(dict(label=s["label"], shape=[b, h, n, d], causal=causal, **{"pass": pass_}, runs=len(times),
-                                median_s=med, min_s=min(times), max_s=max(times), flops=flops, gflops=flops / med / 1e9,
-                                note=note))
-                print(f"  peers: {s['label']} {'causal' if causal else 'full'} {pass_}: {flops / med / 1e9:.1f} GFLOP/s",
-                      file=sys.stderr, flush=True)
-    json.dump(out, sys.stdout)
-    """#
-}
+    def send(o):
+        sys.stdout.write(json.dumps(o) + "\n"); sys.stdout.flush()
 
-extension Session {
-    /// Heed's faster path (materialised or tiled) at each PyTorch case, and Heed ÷ PyTorch in
-    /// GFLOP/s (> 1: Heed is faster).
-    mutating func fillPeerRatios() {
-        guard var p = peers else { return }
-        for i in p.cases.indices {
-            let c = p.cases[i]
-            let heed = measured.filter {
-                $0.bench.group == "attention" && $0.bench.n == c.shape[2] && $0.bench.causal == c.causal
-                    && $0.bench.pass.rawValue == c.pass && $0.bench.path != "naive"
-            }.max { $0.gflops < $1.gflops }
-            guard let heed else { continue }
-            p.cases[i].heedPath = heed.bench.path
-            p.cases[i].heedGflops = heed.gflops
-            p.cases[i].heedOverTorch = heed.gflops / c.gflops
-        }
-        peers = p
-    }
+    req = json.loads(sys.stdin.readline())
+    torch.set_num_threads(req["threads"])
+    cases = req["cases"]
+    send({"cases": len(cases)})
+    current, body = None, None
+    for line in sys.stdin:
+        i = json.loads(line)["run"]
+        if i != current:
+            c = cases[i]
+            b, h, n, d = c["dims"]
+            g = torch.Generator().manual_seed(0)
+            q, k, v, do = (torch.randn(b, h, n, d, generator=g) for _ in range(4))
+            causal, backward = c["causal"], c["pass"] == "fwd+bwd"
+            if backward:
+                for t in (q, k, v):
+                    t.requires_grad_(True)
+            def body(q=q, k=k, v=v, do=do, causal=causal, backward=backward):
+                if not backward:
+                    with torch.no_grad():
+                        F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                else:
+                    o = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                    o.backward(do)
+                    q.grad = k.grad = v.grad = None
+            current = i
+        t0 = time.perf_counter(); body(); send({"seconds": time.perf_counter() - t0})
+    """#
 }
 
 enum PeersReport {
     static func table(_ p: PeerReport) -> String {
         guard p.status == "ran" else { return "\n== peers: \(p.status)" }
-        var cells = [["shape", "mask", "pass", "PyTorch ms", "runs", "PyTorch GFLOP/s", "Heed GFLOP/s", "Heed path", "Heed ÷ PyTorch", "note"]]
+        var cells = [["shape", "mask", "pass", "runs", "PyTorch ms", "min", "max", "Heed ms", "min", "max",
+                      "PyTorch GFLOP/s", "Heed GFLOP/s", "Heed path", "Heed ÷ PyTorch", "note"]]
         for c in p.cases {
             cells.append(["\(c.label) (\(c.shape.map(String.init).joined(separator: ", ")))", c.causal ? "causal" : "full", c.pass,
-                          TableReport.ms(c.medianS), "\(c.runs)", String(format: "%.1f", c.gflops),
-                          c.heedGflops.map { String(format: "%.1f", $0) } ?? "—", c.heedPath ?? "—",
-                          c.heedOverTorch.map { String(format: "%.2f", $0) } ?? "—", c.note ?? ""])
+                          "\(c.torch.runs)", TableReport.ms(c.torch.medianS), TableReport.ms(c.torch.minS), TableReport.ms(c.torch.maxS),
+                          TableReport.ms(c.heed.medianS), TableReport.ms(c.heed.minS), TableReport.ms(c.heed.maxS),
+                          String(format: "%.1f", c.gflops), String(format: "%.1f", c.heedGflops), c.heedPath,
+                          String(format: "%.2f", c.heedOverTorch), c.note ?? ""])
         }
-        return "\n== peers: PyTorch \(p.torchVersion ?? "?") scaled_dot_product_attention, \(p.threads ?? 0) threads, same run (> 1: Heed faster)\n"
-            + TableReport.format(cells, leftColumns: 3, alsoLeft: [7, 9])
+        return "\n== peers: PyTorch \(p.torchVersion ?? "?") scaled_dot_product_attention, \(p.threads ?? 0) threads, each case interleaved run by run with Heed's (> 1: Heed faster)\n"
+            + TableReport.format(cells, leftColumns: 3, alsoLeft: [12, 14])
     }
 }

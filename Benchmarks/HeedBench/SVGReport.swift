@@ -54,7 +54,7 @@ enum SVGReport {
             guard let cases = s.peers?.cases, !cases.isEmpty else { return [] }
             return [false, true].compactMap { causal in
                 let pts = cases.filter { $0.pass == pass.rawValue && $0.causal == causal }.sorted { $0.shape[2] < $1.shape[2] }
-                    .map { c in (x: Double(c.shape[2]), y: c.gflops, tip: "PyTorch \(c.label) \(causal ? "causal" : "full") \(c.pass): \(String(format: "%.1f", c.gflops)) GFLOP/s") }
+                    .map { c in (x: Double(c.shape[2]), y: c.gflops, tip: "PyTorch \(c.label) \(causal ? "causal" : "full") \(c.pass): \(String(format: "%.1f", c.gflops)) GFLOP/s (Heed \(String(format: "%.1f", c.heedGflops)) interleaved)") }
                 return pts.isEmpty ? nil : Series(label: "pytorch \(causal ? "causal" : "full")", color: colors["pytorch"]!, dashed: causal, points: pts)
             }
         }
