@@ -93,12 +93,11 @@ struct HeedBench: ParsableCommand {
                 .sorted { ($0.n ?? 0, $0.pass.rawValue, $0.causal ? 1 : 0) < ($1.n ?? 0, $1.pass.rawValue, $1.causal ? 1 : 0) }
             session.peers = Peers.run(python: python, cases: best, shapes: shapes, policy: policy, threads: Parallel.workerCount)
             if session.measured.contains(where: { $0.bench.group == "embed" }) {
-                log("peers: sentence-transformers via \(python)")
-                let keys = Set(session.measured.map(\.bench.name))
+                log("peers: sentence-transformers and onnxruntime via \(python)")
+                let embedCases = session.measured.map(\.bench).filter { $0.group == "embed" }
                 session.embedPeers = EmbedPeers.run(python: python, modelDirectory: EmbeddingBench.modelDirectory,
-                                                    workloads: EmbeddingBench.workloads(quick: quick).filter { keys.contains("embed/\($0.key)") },
-                                                    policy: policy, threads: Parallel.workerCount)
-                session.fillEmbedPeerRatios()
+                                                    workloads: EmbeddingBench.workloads(quick: quick),
+                                                    cases: embedCases, policy: policy, threads: Parallel.workerCount)
             }
         }
         let end = measure(plan.peakGroup(end: true))

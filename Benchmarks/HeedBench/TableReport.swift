@@ -107,27 +107,32 @@ enum TableReport {
         let rows = s.measured.filter { $0.bench.group == "embed" }
         guard !rows.isEmpty else { return "" }
         let peers = s.embedPeers?.status == "ran" ? s.embedPeers : nil
-        var cells = [["workload", "median ms", "min ms", "max ms", "runs", "texts/s", "GFLOP/s", "% peak", "tensor MiB", "RSS MiB", "cores"]
-                     + (peers == nil ? [] : ["sentence-transformers texts/s", "Heed ÷ s-t"])]
+        var cells = [["workload", "median ms", "min ms", "max ms", "runs", "texts/s", "GFLOP/s", "% peak", "tensor MiB", "RSS MiB", "cores"]]
         for m in rows {
-            var row = [m.bench.shape, ms(m.median), ms(m.min), ms(m.max),
-                       "\(m.times.count)" + (m.bench.callsPerRun > 1 ? "×\(m.bench.callsPerRun)" : ""),
-                       String(format: "%.1f", m.itemsPerSecond ?? .nan), String(format: "%.1f", m.gflops),
-                       s.percentOfPeak(m).map { String(format: "%.0f%%", $0) } ?? "—",
-                       mib(m.peakTensorBytes), m.peakRSSBytes.map(mib) ?? "—", String(format: "%.2f", m.coresUsed)]
-            if let peers {
-                let p = peers.cases.first { "embed/\($0.key)" == m.bench.name }
-                row += [p.map { String(format: "%.1f", $0.itemsPerS) } ?? "—", p?.heedOverPeer.map { String(format: "%.2f", $0) } ?? "—"]
-            }
-            cells.append(row)
+            cells.append([m.bench.shape, ms(m.median), ms(m.min), ms(m.max),
+                          "\(m.times.count)" + (m.bench.callsPerRun > 1 ? "×\(m.bench.callsPerRun)" : ""),
+                          String(format: "%.1f", m.itemsPerSecond ?? .nan), String(format: "%.1f", m.gflops),
+                          s.percentOfPeak(m).map { String(format: "%.0f%%", $0) } ?? "—",
+                          mib(m.peakTensorBytes), m.peakRSSBytes.map(mib) ?? "—", String(format: "%.2f", m.coresUsed)])
         }
         var title = "\n== sentence embeddings, all-MiniLM-L6-v2 (\(EmbeddingBench.modelDirectory)), end to end: tokenize, BERT, pool, normalise"
+        var peerTable = ""
         if let p = s.embedPeers {
-            title += p.status == "ran"
-                ? "\n   peers: sentence-transformers \(p.versions?["sentence_transformers"] ?? "?"), torch \(p.versions?["torch"] ?? "?"), \(p.threads ?? 0) threads, same texts, same run (> 1: Heed faster)"
-                : "\n   peers: \(p.status)"
+            if let peers {
+                let v = peers.versions ?? [:]
+                title += "\n   peers: sentence-transformers \(v["sentence_transformers"] ?? "?") (torch \(v["torch"] ?? "?")), onnxruntime \(v["onnxruntime"].map { $0 } ?? "— (\(peers.onnxStatus ?? "?"))"), \(peers.threads ?? 0) threads, same texts"
+                var pc = [["workload", "peer", "runs", "peer ms", "min", "max", "Heed ms", "min", "max", "peer texts/s", "Heed texts/s", "Heed ÷ peer"]]
+                for c in peers.cases {
+                    pc.append([c.key, c.engine, "\(c.peer.runs)", ms(c.peer.medianS), ms(c.peer.minS), ms(c.peer.maxS),
+                               ms(c.heed.medianS), ms(c.heed.minS), ms(c.heed.maxS), String(format: "%.1f", c.itemsPerS),
+                               String(format: "%.1f", c.heedItemsPerS), String(format: "%.2f", c.heedOverPeer)])
+                }
+                peerTable = "\n== embedding peers, each case interleaved run by run with Heed's (> 1: Heed faster)\n" + format(pc, leftColumns: 2)
+            } else {
+                title += "\n   peers: \(p.status)"
+            }
         }
-        return title + "\n" + format(cells, leftColumns: 1)
+        return title + "\n" + format(cells, leftColumns: 1) + peerTable
     }
 
     /// The tokenizer cases: bytes per second and seconds per MB (`items` is the input's bytes).
