@@ -27,6 +27,9 @@ struct AttentionShape {
     static let s3 = AttentionShape(label: "S3", b: 1, h: 8, n: 4096, d: 64)
     static let s4 = AttentionShape(label: "S4", b: 1, h: 1, n: 16384, d: 64)
     static let standard = [s1, s2, s3, s4]
+    /// S2 with MiniLM's head size: d = 32 should keep most of d = 64's GFLOP/s (issue 12). Not
+    /// in `standard`, whose sequence lengths are the charts' x axis.
+    static let s2d32 = AttentionShape(label: "S2d32", b: 1, h: 8, n: 1024, d: 32)
 }
 
 enum AttentionImpl: String, CaseIterable {

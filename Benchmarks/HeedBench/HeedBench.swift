@@ -39,6 +39,9 @@ struct HeedBench: ParsableCommand {
     @Option(help: "Timed runs per case, at least (after one warm-up).")
     var runs = 5
 
+    @Flag(help: "Skip the SGEMM peak at the start and end (for profiling one case: they would dominate a profile of the process; % peak then shows —).")
+    var noPeak = false
+
     @Flag(help: "List the cases that would run, without running them.")
     var list = false
 
@@ -77,13 +80,13 @@ struct HeedBench: ParsableCommand {
 
         // The yardstick first and last: the peak is the better of the two, and a large gap
         // between them says the machine's load changed during the run.
-        let start = measure(plan.peakGroup(end: false))
+        let start = noPeak ? [] : measure(plan.peakGroup(end: false))
         session.measured += start
         session.peakStart = start.first { $0.bench.name == Plan.peakName(end: false) }?.bestGflops ?? .nan
         for g in groups { session.measured += measure(g) }
         if peers {
             log("peers: PyTorch via \(python)")
-            let shapes = AttentionShape.standard.filter { s in
+            let shapes = (AttentionShape.standard + [.s2d32]).filter { s in
                 session.measured.contains { $0.bench.group == "attention" && $0.bench.n == s.n }
             }
             // Heed's faster path (materialised or tiled) at each (shape, mask, pass).
@@ -100,7 +103,7 @@ struct HeedBench: ParsableCommand {
                                                     cases: embedCases, policy: policy, threads: Parallel.workerCount)
             }
         }
-        let end = measure(plan.peakGroup(end: true))
+        let end = noPeak ? [] : measure(plan.peakGroup(end: true))
         session.measured += end
         session.peakEnd = end.first { $0.bench.name == Plan.peakName(end: true) }?.bestGflops ?? .nan
         session.machine.loadAverageEnd = MachineInfo.loadAverage()

@@ -28,7 +28,7 @@ struct Plan {
         var g: [[BenchCase]] = []
         for n in quick ? [64, 128] : [128, 256, 512] { g.append(matmulCases(sizes: [n])) }
 
-        let shapes = quick ? [AttentionShape.s1] : AttentionShape.standard
+        let shapes = quick ? [AttentionShape.s1] : AttentionShape.standard + [.s2d32]
         for s in shapes {
             for pass in [Pass.fwd, .fwdBwd] {
                 let naive = s.label == "S1" || s.label == "S2"

@@ -30,7 +30,10 @@ enum SVGReport {
 
     static func write(_ s: Session, to dir: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let attention = s.measured.filter { $0.bench.group == "attention" && $0.bench.n != nil }
+        let charted = Set(AttentionShape.standard.map(\.label))
+        let attention = s.measured.filter {
+            $0.bench.group == "attention" && $0.bench.n != nil && charted.contains(String($0.bench.shape.prefix { $0 != " " }))
+        }
         guard !attention.isEmpty else { return [] }
         var shapeOf: [Int: String] = [:]
         for m in attention { shapeOf[m.bench.n!] = m.bench.shape }
@@ -51,7 +54,7 @@ enum SVGReport {
             return out
         }
         func peerSeries(_ pass: Pass) -> [Series] {
-            guard let cases = s.peers?.cases, !cases.isEmpty else { return [] }
+            guard let cases = s.peers?.cases.filter({ charted.contains($0.label) }), !cases.isEmpty else { return [] }
             return [false, true].compactMap { causal in
                 let pts = cases.filter { $0.pass == pass.rawValue && $0.causal == causal }.sorted { $0.shape[2] < $1.shape[2] }
                     .map { c in (x: Double(c.shape[2]), y: c.gflops, tip: "PyTorch \(c.label) \(causal ? "causal" : "full") \(c.pass): \(String(format: "%.1f", c.gflops)) GFLOP/s (Heed \(String(format: "%.1f", c.heedGflops)) interleaved)") }

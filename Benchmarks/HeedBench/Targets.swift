@@ -40,6 +40,15 @@ extension Session {
                 }
             }
         }
+        // Issue 12: head size 32 at ≥ 0.85× the GFLOP/s of 64, same N, tiled.
+        for pass in [Pass.fwd, .fwdBwd] {
+            for causal in [false, true] {
+                if let d32 = attention("S2d32", "tiled", causal: causal, pass), let d64 = attention("S2", "tiled", causal: causal, pass) {
+                    check("S2 tiled \(causal ? "causal" : "full") \(pass.rawValue), GFLOP/s at d = 32 ÷ d = 64",
+                          d32.gflops / d64.gflops, "≥", 0.85, "×", String(format: "%.1f vs %.1f GFLOP/s", d32.gflops, d64.gflops))
+                }
+            }
+        }
         for causal in [false, true] {
             if let m = best("S2", causal: causal, .fwd) {
                 check("S2 \(causal ? "causal" : "full") fwd, speed-up of the best path over naive",

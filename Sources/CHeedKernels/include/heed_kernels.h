@@ -22,7 +22,7 @@ int heed_cpu_supported_level(void);
 // Tiled attention forward, one block of at most HEED_ATTN_QB query rows of one (batch, head),
 // keys in tiles of HEED_ATTN_TK (Sources/CHeedKernels/attention_forward.inc says how).
 #define HEED_ATTN_QB 64
-#define HEED_ATTN_TK 256
+#define HEED_ATTN_TK 128
 
 typedef struct heed_attention_block {
     const float *q; ptrdiff_t ldq;   // the block's query rows: q[i·ldq + x], i < rows, x < d
@@ -40,7 +40,7 @@ typedef struct heed_attention_block {
 } heed_attention_block;
 
 static inline size_t heed_attention_workspace_floats(size_t d, size_t dv) {
-    return (d + HEED_ATTN_TK + dv + 3) * HEED_ATTN_QB;
+    return (d + HEED_ATTN_TK + dv + 4) * HEED_ATTN_QB;
 }
 
 // Attention backward, one block of at most HEED_ATTN_QB query rows of one (batch, head): adds
