@@ -39,6 +39,9 @@ struct HeedBench: ParsableCommand {
     @Option(help: "Timed runs per case, at least (after one warm-up).")
     var runs = 5
 
+    @Flag(help: "Run every attention, layer, training and embedding case twice, interleaved: with Heed's dispatched kernels forced to baseline x86-64 and at the best level this CPU supports; prints baseline ÷ best per case.")
+    var compareBaseline = false
+
     @Flag(help: "Skip the SGEMM peak at the start and end (for profiling one case: they would dominate a profile of the process; % peak then shows —).")
     var noPeak = false
 
@@ -60,6 +63,7 @@ struct HeedBench: ParsableCommand {
             terms.isEmpty ? cases : cases.filter { c in terms.contains { c.name.lowercased().contains($0) } }
         }
         let groups = plan.groups.map(selected).filter { !$0.isEmpty }
+            .map { compareBaseline ? DispatchComparison.withBaselineTwins($0) : $0 }
 
         if list {
             for c in plan.peakGroup(end: false) + groups.flatMap({ $0 }) + plan.peakGroup(end: true) { print(c.name) }
@@ -120,6 +124,7 @@ struct HeedBench: ParsableCommand {
         print(TableReport.embedTable(session))
         print(TableReport.tokenizeTable(session))
         print(TableReport.threadingRatios(session))
+        print(DispatchComparison.table(session))
         print(TableReport.skipped())
         print(TableReport.targets(session.targetChecks()))
         if let p = session.peers { print(PeersReport.table(p)) }

@@ -36,8 +36,26 @@ public enum CPUDispatch {
         heed_kernels_for_level(Int32(level.rawValue))
     }
 
-    /// The kernels in use: `HEED_CPU`'s level, else the highest supported.
-    nonisolated(unsafe) static let kernels: UnsafePointer<heed_kernel_table> = {
+    /// The kernels in use: `withLevel`'s while it runs, else `HEED_CPU`'s level, else the
+    /// highest supported.
+    static var kernels: UnsafePointer<heed_kernel_table> { override ?? chosen }
+
+    /// Runs `body` with the kernels of `level` (which this CPU must support), for comparing
+    /// levels in one process — the benchmark's `--compare-baseline`. Not for use while Heed ops
+    /// run on other threads: the level is process-wide.
+    public static func withLevel<T>(_ level: CPULevel, _ body: () throws -> T) rethrows -> T {
+        guard let table = kernels(for: level) else {
+            checkFailure("CPUDispatch.withLevel(\(level)): this CPU supports up to \(supportedLevel)")
+        }
+        let saved = override
+        override = table
+        defer { override = saved }
+        return try body()
+    }
+
+    nonisolated(unsafe) private static var override: UnsafePointer<heed_kernel_table>? = nil
+
+    nonisolated(unsafe) private static let chosen: UnsafePointer<heed_kernel_table> = {
         let wanted = levelFromEnvironment() ?? supportedLevel
         guard let table = kernels(for: wanted) else {
             checkFailure("HEED_CPU=\(wanted): this CPU supports up to \(supportedLevel)")
