@@ -114,8 +114,12 @@ struct HeedBench: ParsableCommand {
         session.seconds = seconds() - started
 
         print(TableReport.header(session, policy: policy))
-        print(String(format: "\nSGEMM 2048³ peak (best run, OpenBLAS %d threads): %.1f GFLOP/s (start %.1f, end %.1f)",
-                     Parallel.workerCount, session.peak, session.peakStart, session.peakEnd))
+        if noPeak {
+            print("\nSGEMM 2048³ peak: not measured (--no-peak)")
+        } else {
+            print(String(format: "\nSGEMM 2048³ peak (best run, OpenBLAS %d threads): %.1f GFLOP/s (start %.1f, end %.1f)",
+                         Parallel.workerCount, session.peak, session.peakStart, session.peakEnd))
+        }
         if let w = TableReport.loadWarning(session) { print("\n" + w) }
         for group in ["sgemm", "matmul", "attention", "layers", "train", "gemm-threading", "sgemm-end"] {
             let t = TableReport.table(session, group: group)

@@ -28,14 +28,19 @@ struct Plan {
         var g: [[BenchCase]] = []
         for n in quick ? [64, 128] : [128, 256, 512] { g.append(matmulCases(sizes: [n])) }
 
-        let shapes = quick ? [AttentionShape.s1] : AttentionShape.standard + [.s2d32]
+        let shapes = quick ? [AttentionShape.s1] : AttentionShape.standard
         for s in shapes {
             for pass in [Pass.fwd, .fwdBwd] {
                 let naive = s.label == "S1" || s.label == "S2"
                 let impls = AttentionImpl.allCases.filter { $0 != .naive || (naive && !(quick && pass == .fwdBwd)) }
                 // One group per (shape, pass): paths × masks interleaved, so tiled vs
-                // materialised and causal vs full are compared under the same load.
-                g.append(impls.flatMap { impl in [false, true].map { attentionCase(s, impl, causal: $0, pass: pass) } })
+                // materialised and causal vs full are compared under the same load; S2's
+                // group also holds d = 32 (S2d32), for the d = 32 ÷ d = 64 ratio.
+                let extra = s.label == "S2" ? [AttentionShape.s2d32] : []
+                g.append(([s] + extra).flatMap { shape in
+                    impls.filter { $0 != .naive || shape.label == s.label }
+                        .flatMap { impl in [false, true].map { attentionCase(shape, impl, causal: $0, pass: pass) } }
+                })
             }
         }
 

@@ -29,7 +29,7 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
             for i in 0..<p.nq { dRows[bh * p.nq + i] = dot(dOut.at(b, h, row: i), out.at(b, h, row: i), p.dv) }
         }
     }
-    let kernelPath = probs == nil && p.dropout == 0 && p.d % 16 == 0 && p.dv % 16 == 0
+    let kernelPath = probs == nil && p.dropout == 0 && p.d % 16 == 0 && p.dv % 16 == 0   // as `attention` assumes
     let tile = kernelPath ? Int(HEED_ATTN_BWD_TK) : Swift.max(1, Swift.min(tileK, p.nk))
     let kTiles = (p.nk + tile - 1) / tile
     let units = p.batch * p.kvHeads
