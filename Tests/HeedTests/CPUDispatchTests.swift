@@ -91,6 +91,45 @@ final class CPUDispatchTests: XCTestCase {
         }
     }
 
+    /// The Adam kernel equals the scalar reference bit for bit at every level, with coupled
+    /// (L2) and decoupled (AdamW) weight decay, at lengths that leave partial vectors and one
+    /// large enough to be split over the cores.
+    func testAdamUpdateEqualsTheReferenceAtEveryLevel() {
+        var rng = SystemRandomNumberGenerator()
+        for n in [1, 15, 16, 17, 100_003] {
+            let p0 = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
+            let g = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
+            let m0 = (0..<n).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
+            let v0 = (0..<n).map { _ in Float.random(in: 0...0.01, using: &rng) }
+            let variants = [
+                OptimizerKernels.AdamCoefficients(beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 * 0.9),
+                                                  bias2Sqrt: (1 - 0.999 * 0.999 as Float).squareRoot(), l2: 0.01, decay: 1),
+                OptimizerKernels.AdamCoefficients(beta1: 0.8, beta2: 0.99, eps: 1e-6, stepSize: 3e-3,
+                                                  bias2Sqrt: 0.3, l2: 0, decay: 1 - 3e-3 * 0.05),
+            ]
+            for k in variants {
+                var (pr, mr, vr) = (p0, m0, v0)
+                Reference.adamUpdate(&pr, g, &mr, &vr, k)
+                for level in CPUDispatch.runnableLevels {
+                    var (p, m, v) = (p0, m0, v0)
+                    p.withUnsafeMutableBufferPointer { pb in
+                        m.withUnsafeMutableBufferPointer { mb in
+                            v.withUnsafeMutableBufferPointer { vb in
+                                OptimizerKernels.adamUpdate(pb.baseAddress!, g, mb.baseAddress!, vb.baseAddress!, count: n, k,
+                                                            kernels: CPUDispatch.kernels(for: level)!)
+                            }
+                        }
+                    }
+                    for (name, got, want) in [("p", p, pr), ("m", m, mr), ("v", v, vr)] {
+                        if let i = Self.firstDifference(got, want) {
+                            XCTFail("adam n = \(n) l2 = \(k.l2) at \(level): \(name)[\(i)] = \(got[i]), reference \(want[i])")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testExpWithinTwoUlpAtEveryLevel() {
         let xs = VectorMathTests.grid(-87.3, 88.7, 200_001)
         for level in CPUDispatch.runnableLevels {

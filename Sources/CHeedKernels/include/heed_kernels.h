@@ -72,6 +72,12 @@ static inline size_t heed_attention_backward_workspace_floats(size_t d, size_t d
     return (d + dv + 2 * HEED_ATTN_BWD_TK + 2) * HEED_ATTN_QB;
 }
 
+// One Adam/AdamW step's constants (HeedNN's Adam: step_size = lr / (1 − β1ᵗ),
+// bias2_sqrt = √(1 − β2ᵗ), l2 = coupled weight decay, decay = 1 − lr·λ for AdamW, else 1).
+typedef struct heed_adam_coefficients {
+    float beta1, beta2, eps, step_size, bias2_sqrt, l2, decay;
+} heed_adam_coefficients;
+
 // One level's kernels. Element-wise kernels read x[0..<n] and write y[0..<n] (y may be x).
 typedef struct heed_kernel_table {
     int level;
@@ -83,6 +89,8 @@ typedef struct heed_kernel_table {
     void (*gelu_tanh)(const float *x, float *y, size_t n);
     // row ← e^(row − shift), returning Σ row; −∞ entries become exactly 0.
     float (*exp_shifted_sum)(float *row, size_t n, float shift);
+    // p ← p·decay − step_size·m̂/(√v̂ + eps) with m, v updated in place, over n elements.
+    void (*adam_update)(float *p, const float *g, float *m, float *v, size_t n, const heed_adam_coefficients *k);
     void (*attention_forward_block)(const heed_attention_block *block);
     void (*attention_backward_block)(const heed_attention_backward_block *block);
 } heed_kernel_table;

@@ -68,7 +68,7 @@ public class Adam: Optimizer {
                 }
                 parameterSteps[i] += 1
                 let t = Double(parameterSteps[i])
-                let k = Coefficients(
+                let k = OptimizerKernels.AdamCoefficients(
                     beta1: betas.0, beta2: betas.1, eps: eps,
                     stepSize: Float(Double(learningRate) / (1 - pow(Double(betas.0), t))),
                     bias2Sqrt: Float((1 - pow(Double(betas.1), t)).squareRoot()),
@@ -78,50 +78,12 @@ public class Adam: Optimizer {
                     p.withUnsafeMutableBufferPointer { pb in
                         expAvg[i]!.withUnsafeMutableBufferPointer { mb in
                             expAvgSq[i]!.withUnsafeMutableBufferPointer { vb in
-                                Adam.update(pb.baseAddress!, gb.baseAddress!, mb.baseAddress!, vb.baseAddress!, pb.count, k)
+                                OptimizerKernels.adamUpdate(pb.baseAddress!, gb.baseAddress!, mb.baseAddress!, vb.baseAddress!, count: pb.count, k)
                             }
                         }
                     }
                 }
             }
-        }
-    }
-
-    struct Coefficients {
-        let beta1, beta2, eps, stepSize, bias2Sqrt, l2, decay: Float
-    }
-
-    /// p, g, m, v: [n], split over the cores once a parameter is large (each element's update
-    /// is independent, so the split changes nothing in the result). The update reads four
-    /// arrays and writes three: 28 bytes per element, bound by the cache, not by arithmetic —
-    /// the seed MLP's 100k-element first layer spent 38 % of its training step here on one
-    /// core; two cores have twice the cache and bandwidth.
-    private static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-                               _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-                               _ n: Int, _ k: Coefficients) {
-        Parallel.forVectorRanges(n) { r in
-            let lo = r.lowerBound
-            updateRange(p + lo, g + lo, m + lo, v + lo, r.count, k)
-        }
-    }
-
-    /// p, g, m, v: [n]. The square root is `vsqrt`, one `sqrtps` per 4 lanes (`squareRoot()`
-    /// is a scalar call per lane on Linux: C's errno semantics).
-    private static func updateRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-                                    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-                                    _ n: Int, _ k: Coefficients) {
-        let a1 = 1 - k.beta1, b2 = k.beta2, a2 = 1 - k.beta2, eps = k.eps
-        let stepSize = k.stepSize, bias2Sqrt = k.bias2Sqrt, l2 = k.l2, decay = k.decay
-        for j in stride(from: 0, to: n, by: 16) {
-            let pj = Lanes.load(p, j, n) * decay  // AdamW; decay is exactly 1 otherwise
-            var gj = Lanes.load(g, j, n)
-            if l2 != 0 { gj += l2 * pj }
-            let m0 = Lanes.load(m, j, n)
-            let mj = m0 + a1 * (gj - m0)
-            let vj = b2 * Lanes.load(v, j, n) + a2 * gj * gj
-            Lanes.store(mj, m, j, n)
-            Lanes.store(vj, v, j, n)
-            Lanes.store(pj - stepSize * (mj / (vsqrt(vj) / bias2Sqrt + eps)), p, j, n)
         }
     }
 
