@@ -55,3 +55,11 @@ const heed_kernel_table *heed_kernels_for_level(int level) {
     default: return &heed_kernels_baseline;
     }
 }
+
+void heed_pack_transposed(const float *x, ptrdiff_t ldx, size_t m, size_t k, float alpha, float *xt, size_t mpad) {
+    for (size_t kk = 0; kk < k; kk++) {
+        float *row = xt + kk * mpad;
+        for (size_t i = 0; i < m; i++) row[i] = alpha * x[i * ldx + kk];
+        for (size_t i = m; i < mpad; i++) row[i] = 0.0f;
+    }
+}

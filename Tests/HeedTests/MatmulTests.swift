@@ -70,6 +70,28 @@ final class MatmulTests: XCTestCase {
         }
     }
 
+    /// A·Bᵀ with at most 64 rows (a dense layer on a sentence or a small batch) runs on the
+    /// dispatched few-rows kernel: every level, row counts around the vector widths, widths off
+    /// the register tile, a row stride wider than the row, a batch, and β = 1 through `linear`.
+    func testFewRowsKernelAtEveryLevel() {
+        for level in CPUDispatch.runnableLevels {
+            CPUDispatch.withLevel(level) {
+                for (m, k, n) in [(1, 7, 5), (5, 33, 13), (16, 64, 70), (17, 100, 130), (64, 384, 1153), (40, 3, 2)] {
+                    let a = rand([m, k + 3], UInt64(m * k)).slice(axis: 1, 1..<(k + 1))   // row stride k + 3
+                    let w = rand([n, k], UInt64(n + k)), bias = rand([n], UInt64(n))
+                    let label = "\(level) m=\(m) k=\(k) n=\(n)"
+                    assertClose(a.matmul(w.transposed()), Reference.matmul(a, w.transposed()), rtol: 1e-5,
+                                atol: tolerance(k), "\(label) A·Wᵀ")
+                    assertClose(a.linear(weight: w, bias: bias), Reference.matmul(a, w.transposed()) + bias, rtol: 1e-5,
+                                atol: tolerance(k), "\(label) linear")
+                    let ab = rand([2, m, k], UInt64(m + 1)), wb = rand([2, n, k], UInt64(n + 1))
+                    assertClose(ab.matmul(wb.transposed()), Reference.matmul(ab, wb.transposed()), rtol: 1e-5,
+                                atol: tolerance(k), "\(label) batched")
+                }
+            }
+        }
+    }
+
     /// `linear` is x·Wᵀ + b in one op (bias rows first, then a β = 1 GEMM).
     func testLinear() {
         let x = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])

@@ -92,8 +92,16 @@ typedef struct heed_kernel_table {
     // p ← p·decay − step_size·m̂/(√v̂ + eps) with m, v updated in place, over n elements.
     void (*adam_update)(float *p, const float *g, float *m, float *v, size_t n, const heed_adam_coefficients *k);
     void (*attention_forward_block)(const heed_attention_block *block);
+    // Y[i][j] += Σ_kk X[i][kk]·W[j][kk], i < m, j < n, from xt = heed_pack_transposed(X):
+    // a dense layer's product when X has few rows (attention_gemm.inc).
+    void (*gemm_few_rows)(const float *xt, size_t mpad, size_t m, size_t k, const float *w, ptrdiff_t ldw,
+                          size_t n, float *y, ptrdiff_t ldy);
     void (*attention_backward_block)(const heed_attention_backward_block *block);
 } heed_kernel_table;
+
+// xt[kk·mpad + i] = alpha·x[i·ldx + kk] for i < m, 0 for m ≤ i < mpad (kk < k): the packed
+// operand of gemm_few_rows. mpad must be a multiple of 16.
+void heed_pack_transposed(const float *x, ptrdiff_t ldx, size_t m, size_t k, float alpha, float *xt, size_t mpad);
 
 // The table of `level`, or NULL when the level is unknown or not supported here.
 const heed_kernel_table *heed_kernels_for_level(int level);
