@@ -79,6 +79,7 @@ final class CPUDispatchTests: XCTestCase {
             ("gelu_erf", { $0.pointee.gelu_erf }, { GeluErfF()($0) }),
             ("gelu_erf_grad", { $0.pointee.gelu_erf_grad }, { GeluErfGradF()($0) }),
             ("gelu_tanh", { $0.pointee.gelu_tanh }, { GeluTanhF()($0) }),
+            ("gelu_tanh_grad", { $0.pointee.gelu_tanh_grad }, { GeluTanhGradF()($0) }),
         ]
         for (name, pick, swift) in cases {
             let expected = Self.reference(xs, swift)

@@ -87,6 +87,7 @@ typedef struct heed_kernel_table {
     void (*gelu_erf)(const float *x, float *y, size_t n);        // x·Φ(x), exact
     void (*gelu_erf_grad)(const float *x, float *y, size_t n);   // Φ(x) + x·φ(x)
     void (*gelu_tanh)(const float *x, float *y, size_t n);
+    void (*gelu_tanh_grad)(const float *x, float *y, size_t n);
     // row ← e^(row − shift), returning Σ row; −∞ entries become exactly 0.
     float (*exp_shifted_sum)(float *row, size_t n, float shift);
     // p ← p·decay − step_size·m̂/(√v̂ + eps) with m, v updated in place, over n elements.

@@ -78,6 +78,7 @@ struct GeluTanhF: UnaryFunction {
     }
 }
 struct GeluTanhGradF: UnaryFunction {
+    var kernel: UnaryKernel? { CPUDispatch.kernels.pointee.gelu_tanh_grad }
     @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
         let t = vtanh(u)
