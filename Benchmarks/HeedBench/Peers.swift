@@ -29,32 +29,22 @@ struct PeerCase: Encodable {
     /// Heed's path here: the faster of materialised and tiled in the main measurement.
     let heedPath: String
     /// Why a case has fewer runs than the others, when it does.
-    var note: String? = nil
+    let note: String?
+    /// From the medians; Heed ÷ PyTorch > 1: Heed is faster.
+    let gflops: Double, heedGflops: Double, heedOverTorch: Double
 
-    var gflops: Double { flops / torch.medianS / 1e9 }
-    var heedGflops: Double { flops / heed.medianS / 1e9 }
-    /// > 1: Heed is faster.
-    var heedOverTorch: Double { torch.medianS / heed.medianS }
+    init(label: String, shape: [Int], causal: Bool, pass: String, flops: Double, torch: TimeSummary,
+         heed: TimeSummary, heedPath: String, note: String?) {
+        (self.label, self.shape, self.causal, self.pass, self.flops) = (label, shape, causal, pass, flops)
+        (self.torch, self.heed, self.heedPath, self.note) = (torch, heed, heedPath, note)
+        gflops = flops / torch.medianS / 1e9
+        heedGflops = flops / heed.medianS / 1e9
+        heedOverTorch = torch.medianS / heed.medianS
+    }
 
     enum CodingKeys: String, CodingKey {
         case label, shape, causal, pass, flops, torch, heed, note, gflops
         case heedPath = "heed_path", heedGflops = "heed_gflops", heedOverTorch = "heed_over_torch"
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(label, forKey: .label)
-        try c.encode(shape, forKey: .shape)
-        try c.encode(causal, forKey: .causal)
-        try c.encode(pass, forKey: .pass)
-        try c.encode(flops, forKey: .flops)
-        try c.encode(torch, forKey: .torch)
-        try c.encode(heed, forKey: .heed)
-        try c.encode(note, forKey: .note)
-        try c.encode(gflops, forKey: .gflops)
-        try c.encode(heedPath, forKey: .heedPath)
-        try c.encode(heedGflops, forKey: .heedGflops)
-        try c.encode(heedOverTorch, forKey: .heedOverTorch)
     }
 }
 
@@ -103,26 +93,9 @@ enum Peers {
         return report
     }
 
-    /// Writes `source` to a temporary file and runs it with `python`, the request as JSON on its
-    /// stdin and its progress lines on our stderr; decodes its stdout as `T`. Returns the value
-    /// (nil on failure) and the report's status: "ran", or what failed.
-    static func runScript<T: Decodable>(_ python: String, _ source: String, name: String, request: [String: Any],
-                                        as type: T.Type) -> (T?, String) {
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("heed-bench-\(name)-\(getpid()).py")
-        defer { try? FileManager.default.removeItem(at: script) }
-        do {
-            try source.write(to: script, atomically: true, encoding: .utf8)
-            let r = shell(python, [script.path], input: try JSONSerialization.data(withJSONObject: request), passStderr: true)
-            guard r.status == 0 else { return (nil, "failed: \(python) exited \(r.status) (its error is above)") }
-            return (try JSONDecoder().decode(T.self, from: Data(r.out.utf8)), "ran")
-        } catch {
-            return (nil, "failed: \(error)")
-        }
-    }
-
-    /// Runs `executable` (looked up in PATH) with `arguments`, feeding `input` on stdin; its
-    /// stderr is captured, or passed through to ours (progress lines) with `passStderr`.
-    static func shell(_ executable: String, _ arguments: [String], input: Data? = nil,
+    /// Runs `executable` (looked up in PATH) with `arguments` and an empty stdin; its stderr is
+    /// captured, or passed through to ours (progress lines) with `passStderr`.
+    static func shell(_ executable: String, _ arguments: [String],
                       passStderr: Bool = false) -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -132,7 +105,6 @@ enum Peers {
         p.standardError = passStderr ? FileHandle.standardError : err
         p.standardInput = inp
         do { try p.run() } catch { return (-1, "", "\(error)") }
-        if let input { inp.fileHandleForWriting.write(input) }
         try? inp.fileHandleForWriting.close()
         // Read both pipes before waiting: a child that fills a pipe would otherwise block.
         let errData = UncheckedBox()

@@ -1,7 +1,9 @@
 import CBLAS
 import CHeedKernels
 
-/// Attention backward (FlashAttention-2's algorithm) on single-threaded `cblas_sgemm` calls.
+/// Attention backward (FlashAttention-2's algorithm): on the dispatched C kernel when
+/// `backwardOnKernel` and the weights are not kept (`attentionBackwardTiles`), else on
+/// single-threaded `cblas_sgemm` calls (`attentionBackwardBLAS`).
 ///
 /// With D_i = Σ_x dO[i,x]·O[i,x] and the saved log-sum-exp, per (query block, key tile):
 ///   P  = e^(S − lse)            recomputed from S = scale·Q Kᵀ (tiled), or read (materialised)
@@ -29,7 +31,7 @@ func attentionBackward(_ p: AttentionProblem, out: HeadMatrix, dOut: HeadMatrix,
             for i in 0..<p.nq { dRows[bh * p.nq + i] = dot(dOut.at(b, h, row: i), out.at(b, h, row: i), p.dv) }
         }
     }
-    let kernelPath = probs == nil && p.dropout == 0 && p.d % 16 == 0 && p.dv % 16 == 0   // as `attention` assumes
+    let kernelPath = probs == nil && p.backwardOnKernel
     let tile = kernelPath ? Int(HEED_ATTN_BWD_TK) : Swift.max(1, Swift.min(tileK, p.nk))
     let kTiles = (p.nk + tile - 1) / tile
     let units = p.batch * p.kvHeads

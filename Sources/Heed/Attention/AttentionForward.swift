@@ -1,7 +1,9 @@
 import CBLAS
 import CHeedKernels
 
-/// Attention forward, FlashAttention-style, on single-threaded `cblas_sgemm` calls.
+/// Attention forward, FlashAttention-style. Without kept weights or dropout it runs on the
+/// dispatched C kernel (`attentionForwardBlocks`); the rest of this function, the materialised
+/// path and dropout, runs on single-threaded `cblas_sgemm` calls.
 ///
 /// Work is split over (batch·head, block of `blockQ` query rows) tasks on every core. A task
 /// walks the visible keys in tiles of `tileK`: S = scale·Q_blk·K_tileᵀ (GEMM), bias and causal
@@ -33,10 +35,7 @@ func attentionForward(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeMutable
         let stats = Tensor(uninitializedShape: [3, blockQ])
         let m = stats.base, l = stats.base + blockQ, corr = stats.base + 2 * blockQ
         for t in range {
-            // Workers get contiguous ranges of tasks, and causal blocks grow with their index:
-            // pairing task k with task n−1−k gives each half the same work (with one head and
-            // a causal mask, plain halves kept only 1.3 of 2 cores busy).
-            let task = t.isMultiple(of: 2) ? t / 2 : tasks - 1 - t / 2
+            let task = pairedTask(t, of: tasks)
             let bh = task / qBlocks, i0 = (task % qBlocks) * blockQ
             let b = bh / p.heads, h = bh % p.heads, kvh = h / p.group
             let rows = Swift.min(blockQ, p.nq - i0)
@@ -120,7 +119,7 @@ func attentionForwardBlocks(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeM
     Parallel.forRanges(tasks, grain: 1) { range in
         let workspace = Tensor(uninitializedShape: [heed_attention_workspace_floats(p.d, p.dv)])
         for t in range {
-            let task = t.isMultiple(of: 2) ? t / 2 : tasks - 1 - t / 2
+            let task = pairedTask(t, of: tasks)
             let bh = task / qBlocks, i0 = (task % qBlocks) * blockQ
             let b = bh / p.heads, h = bh % p.heads, kvh = h / p.group
             let rows = Swift.min(blockQ, p.nq - i0)
@@ -135,4 +134,12 @@ func attentionForwardBlocks(_ p: AttentionProblem, out: HeadMatrix, lse: UnsafeM
         }
         withExtendedLifetime(workspace) {}
     }
+}
+
+/// The query-block task to run at position `t` of `tasks`. Workers get contiguous ranges of
+/// positions, and causal blocks grow with their index: interleaving block k with block n−1−k
+/// gives each range the same work (with one head and a causal mask, plain halves kept only 1.3
+/// of 2 cores busy).
+@inline(__always) func pairedTask(_ t: Int, of tasks: Int) -> Int {
+    t.isMultiple(of: 2) ? t / 2 : tasks - 1 - t / 2
 }

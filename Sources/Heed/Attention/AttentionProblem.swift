@@ -48,6 +48,10 @@ struct AttentionProblem {
     /// Query heads per key/value head (grouped-query attention).
     var group: Int { heads / kvHeads }
 
+    /// Whether the backward runs on the C kernel (attention_backward.inc), which takes no
+    /// dropout and head sizes that are multiples of 16; otherwise it runs on BLAS calls.
+    var backwardOnKernel: Bool { dropout == 0 && d % 16 == 0 && dv % 16 == 0 }
+
     /// Keys a query block [i0, i0+rows) can see: causal attention (PyTorch's top-left
     /// alignment, key j visible to query i when j ≤ i) never looks past the block's last row.
     @inline(__always) func keyEnd(_ i0: Int, _ rows: Int) -> Int {

@@ -109,9 +109,8 @@ func attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask?, 
     // (dropout, head sizes off 16), keeping the weights saves it recomputing them; a forward
     // with no graph would never read them again.
     let backward = GradMode.isEnabled && (query.requiresGrad || key.requiresGrad || value.requiresGrad)
-    let kernelBackward = dropout == 0 && d % 16 == 0 && dv % 16 == 0
     let materialize = keepWeights || path == .materialized
-        || (path == .automatic && backward && !kernelBackward && weightBytes <= Attention.materializedBudgetBytes)
+        || (path == .automatic && backward && !problem.backwardOnKernel && weightBytes <= Attention.materializedBudgetBytes)
     // Output stored as [B, Nq, H, dv] and returned as a [B, H, Nq, dv] view: merging heads
     // afterwards (MultiHeadAttention) is then a free reshape.
     let out = Tensor(uninitializedShape: [bsz, nq, heads, dv]).permuted([0, 2, 1, 3])
