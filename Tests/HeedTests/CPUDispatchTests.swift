@@ -50,6 +50,9 @@ final class CPUDispatchTests: XCTestCase {
         return out
     }
 
+    /// x, computed at run time (so that arithmetic on it runs under the thread's MXCSR).
+    @inline(never) @_optimize(none) static func opaque(_ x: Float) -> Float { x }
+
     /// First index where the two differ in bits (NaN equals NaN), or nil.
     static func firstDifference(_ a: [Float], _ b: [Float]) -> Int? {
         zip(a, b).enumerated().first { _, p in !(p.0.bitPattern == p.1.bitPattern || (p.0.isNaN && p.1.isNaN)) }?.offset
@@ -97,11 +100,20 @@ final class CPUDispatchTests: XCTestCase {
     /// large enough to be split over the cores.
     func testAdamUpdateEqualsTheReferenceAtEveryLevel() {
         var rng = SystemRandomNumberGenerator()
+        // The second half of each array mixes in what the kernel flushes: subnormal moments and
+        // weights, zero gradients and gradients whose square underflows.
+        func draw(_ n: Int, _ normal: ClosedRange<Float>, _ tiny: ClosedRange<Float>) -> [Float] {
+            (0..<n).map { i in
+                i < n / 2 || Int.random(in: 0..<3, using: &rng) == 0
+                    ? Float.random(in: normal, using: &rng) : Float.random(in: tiny, using: &rng)
+            }
+        }
+        let sub = Float.leastNormalMagnitude
         for n in [1, 15, 16, 17, 100_003] {
-            let p0 = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
-            let g = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
-            let m0 = (0..<n).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
-            let v0 = (0..<n).map { _ in Float.random(in: 0...0.01, using: &rng) }
+            let p0 = draw(n, -2...2, -sub...sub)
+            let g = draw(n, -1...1, -1e-19...1e-19).map { abs($0) < 1e-21 ? 0 : $0 }
+            let m0 = draw(n, -0.1...0.1, -sub...sub)
+            let v0 = draw(n, 0...0.01, 0...sub)
             let variants = [
                 OptimizerKernels.AdamCoefficients(beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 * 0.9),
                                                   bias2Sqrt: (1 - 0.999 * 0.999 as Float).squareRoot(), l2: 0.01, decay: 1),
@@ -126,6 +138,9 @@ final class CPUDispatchTests: XCTestCase {
                             XCTFail("adam n = \(n) l2 = \(k.l2) at \(level): \(name)[\(i)] = \(got[i]), reference \(want[i])")
                         }
                     }
+                    // The flush is the kernel's alone: this thread computes subnormals again after it.
+                    XCTAssertEqual(Self.opaque(sub) / 4, sub / 4, "adam at \(level) left subnormals flushed")
+                    XCTAssertTrue((Self.opaque(sub) / 4).isSubnormal)
                 }
             }
         }
