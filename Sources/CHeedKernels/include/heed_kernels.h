@@ -19,6 +19,16 @@ enum {
 // The highest level this CPU and OS support (cpuid, and XGETBV for the register state).
 int heed_cpu_supported_level(void);
 
+// A spin-wait loop's pause (x86 PAUSE, AArch64 YIELD): lets the core's other work, and a
+// sibling hyperthread, run while Parallel's workers poll for their next job.
+static inline void heed_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 // Tiled attention forward, one block of at most HEED_ATTN_QB query rows of one (batch, head),
 // keys in tiles of HEED_ATTN_TK (Sources/CHeedKernels/attention_forward.inc says how).
 #define HEED_ATTN_QB 64

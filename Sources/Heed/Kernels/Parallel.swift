@@ -16,12 +16,13 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
-        withoutActuallyEscaping(body) { body in
+        let share = { (w: Int) in body((w * count / workers)..<((w + 1) * count / workers)) }
+        if let pool = WorkerPool.shared, pool.run(shares: workers, share) { return }
+        // The pool is busy: another thread's job, or a share of one calling back in.
+        withoutActuallyEscaping(share) { share in
             // Workers touch disjoint ranges; the closure only lives for this call.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                shared.value((w * count / workers)..<((w + 1) * count / workers))
-            }
+            let shared = UncheckedSendable(share)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in shared.value(w) }
         }
     }
 }
