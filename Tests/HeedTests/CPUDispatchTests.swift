@@ -222,3 +222,63 @@ final class BLASSetupTests: XCTestCase {
         XCTAssertNil(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
     }
 }
+
+/// The layer-norm kernels (layer_norm.inc) equal their Swift twins bit for bit at every level.
+final class LayerNormKernelTests: XCTestCase {
+    private func expectEqual(_ got: [[Float]], _ want: [[Float]], _ names: [String], _ what: String) {
+        for (k, name) in names.enumerated() {
+            if let i = CPUDispatchTests.firstDifference(got[k], want[k]) {
+                XCTFail("\(what): \(name)[\(i)] = \(got[k][i]), Swift \(want[k][i])")
+            }
+        }
+    }
+
+    func testLayerNormKernelsEqualTheSwiftTwinAtEveryLevel() {
+        var rng = SystemRandomNumberGenerator()
+        for c in [1, 7, 16, 17, 64, 100, 384] {
+            let rows = 5   // row 2 sits on a large common offset
+            let x = (0..<rows * c).map { i in Float.random(in: -3...3, using: &rng) + (i / c == 2 ? 1000 : 0) }
+            let w = (0..<c).map { _ in Float.random(in: 0.5...1.5, using: &rng) }
+            let b = (0..<c).map { _ in Float.random(in: -1...1, using: &rng) }
+            let dout = (0..<rows * c).map { _ in Float.random(in: -1...1, using: &rng) }
+            for (hasW, hasB) in [(true, true), (true, false), (false, true), (false, false)] {
+                func forward(_ level: CPULevel?) -> [[Float]] {
+                    var y = [Float](repeating: 0, count: rows * c), mean = [Float](repeating: 0, count: rows), rstd = mean
+                    w.withUnsafeBufferPointer { wb in
+                        b.withUnsafeBufferPointer { bb in
+                            let (wp, bp) = (hasW ? wb.baseAddress : nil, hasB ? bb.baseAddress : nil)
+                            if let level {
+                                layerNormForward(&y, &mean, &rstd, x, wp, bp, rows: rows, c: c, eps: 1e-5,
+                                                 kernels: CPUDispatch.kernels(for: level)!)
+                            } else {
+                                layerNormForwardRows(0..<rows, &y, &mean, &rstd, x, wp, bp, c: c, eps: 1e-5)
+                            }
+                        }
+                    }
+                    return [y, mean, rstd]
+                }
+                let want = forward(nil)
+                for level in CPUDispatch.runnableLevels {
+                    expectEqual(forward(level), want, ["y", "mean", "rstd"], "layer norm c = \(c) w \(hasW) b \(hasB) at \(level)")
+                }
+                let weight = hasW ? w : [Float](repeating: 1, count: c)
+                func backward(_ level: CPULevel?) -> [[Float]] {
+                    // dw and db start non-zero: the kernel accumulates into them.
+                    var dx = [Float](repeating: 0, count: rows * c), dw = [Float](repeating: 0.25, count: c)
+                    var db = [Float](repeating: -0.5, count: c)
+                    if let level {
+                        layerNormBackward(&dx, &dw, &db, dout, x, weight, want[1], want[2], rows: rows, c: c,
+                                          kernels: CPUDispatch.kernels(for: level)!)
+                    } else {
+                        layerNormBackwardRows(0..<rows, &dx, &dw, &db, dout, x, weight, want[1], want[2], c: c)
+                    }
+                    return [dx, dw, db]
+                }
+                let wantB = backward(nil)
+                for level in CPUDispatch.runnableLevels {
+                    expectEqual(backward(level), wantB, ["dx", "dw", "db"], "layer norm backward c = \(c) at \(level)")
+                }
+            }
+        }
+    }
+}

@@ -108,6 +108,13 @@ typedef struct heed_kernel_table {
     void (*gemm_few_rows)(const float *xt, size_t mpad, size_t m, size_t k, const float *w, ptrdiff_t ldw,
                           size_t n, float *y, ptrdiff_t ldy);
     void (*attention_backward_block)(const heed_attention_backward_block *block);
+    // Layer norm of `rows` rows of c floats (layer_norm.inc): out, and each row's mean and
+    // 1/√(σ² + eps); weight and bias may be NULL (ones, zeros).
+    void (*layer_norm_forward)(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                               const float *bias, size_t rows, size_t c, float eps);
+    // Its backward for the same rows; dinp, dweight, dbias may be NULL, the last two accumulate.
+    void (*layer_norm_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                                const float *weight, const float *mean, const float *rstd, size_t rows, size_t c);
 } heed_kernel_table;
 
 // xt[kk·mpad + i] = alpha·x[i·ldx + kk] for i < m, 0 for m ≤ i < mpad (kk < k): the packed

@@ -1,3 +1,5 @@
+import CHeedKernels
+
 /// Layer normalisation over the last axis, fused forward and backward (llm.c's
 /// `layernorm_forward` / `layernorm_backward`).
 ///
@@ -68,52 +70,63 @@ private func horizontalSum(_ v: SIMD16<Float>) -> Float {
 }
 
 /// out = (inp − mean)·rstd·weight + bias per row; saves mean and rstd for the backward.
-/// weight nil = ones, bias nil = zeros. Two-pass variance: Σ(x − μ)² instead of Σx² − Cμ², which
-/// would cancel catastrophically for rows with a large common offset.
+/// weight nil = ones, bias nil = zeros. On the dispatched kernel (layer_norm.inc), the twin of
+/// `layerNormForwardRows`.
 func layerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
                       _ rstd: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                       _ weight: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>?,
-                      rows: Int, c: Int, eps: Float) {
-    let invC = 1 / Float(c)
+                      rows: Int, c: Int, eps: Float, kernels: UnsafePointer<heed_kernel_table> = CPUDispatch.kernels) {
+    let run = kernels.pointee.layer_norm_forward!
     Parallel.forRanges(rows, grain: layerNormGrain(c)) { range in
-        for r in range {
-            let x = inp + r * c, o = out + r * c
-            // mean, summed relative to x[0]: a common offset (all x ≈ 1000) would otherwise
-            // cost the sum its low bits, and the mean every digit below the sum's ulp/C.
-            let x0 = x[0], v0 = SIMD16<Float>(repeating: x0)
-            var acc = SIMD16<Float>()
-            var i = 0
-            while i + 16 <= c { acc += load16(x + i) - v0; i += 16 }
-            var s = horizontalSum(acc)
-            while i < c { s += x[i] - x0; i += 1 }
-            let m = x0 + s * invC
-            // variance
-            let vm = SIMD16<Float>(repeating: m)
-            acc = SIMD16<Float>()
-            i = 0
-            while i + 16 <= c { let d = load16(x + i) - vm; acc += d * d; i += 16 }
-            var v = horizontalSum(acc)
-            while i < c { let d = x[i] - m; v += d * d; i += 1 }
-            let rs = 1 / (v * invC + eps).squareRoot()
-            mean[r] = m
-            rstd[r] = rs
-            // normalise, scale, shift
-            let vrs = SIMD16<Float>(repeating: rs)
-            i = 0
-            switch (weight, bias) {
-            case let (w?, b?):
-                while i + 16 <= c { store16((load16(x + i) - vm) * vrs * load16(w + i) + load16(b + i), o + i); i += 16 }
-                while i < c { o[i] = (x[i] - m) * rs * w[i] + b[i]; i += 1 }
-            case let (w?, nil):
-                while i + 16 <= c { store16((load16(x + i) - vm) * vrs * load16(w + i), o + i); i += 16 }
-                while i < c { o[i] = (x[i] - m) * rs * w[i]; i += 1 }
-            case let (nil, b?):
-                while i + 16 <= c { store16((load16(x + i) - vm) * vrs + load16(b + i), o + i); i += 16 }
-                while i < c { o[i] = (x[i] - m) * rs + b[i]; i += 1 }
-            case (nil, nil):
-                while i + 16 <= c { store16((load16(x + i) - vm) * vrs, o + i); i += 16 }
-                while i < c { o[i] = (x[i] - m) * rs; i += 1 }
-            }
+        let r0 = range.lowerBound
+        run(out + r0 * c, mean + r0, rstd + r0, inp + r0 * c, weight, bias, range.count, c, eps)
+    }
+}
+
+/// `layerNormForward` of the rows `range` in Swift: the C kernel's twin, which the tests hold
+/// it to bit for bit. Two-pass variance: Σ(x − μ)² instead of Σx² − Cμ², which would cancel
+/// catastrophically for rows with a large common offset.
+func layerNormForwardRows(_ range: Range<Int>, _ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
+                          _ rstd: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                          _ weight: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>?, c: Int, eps: Float) {
+    let invC = 1 / Float(c)
+    for r in range {
+        let x = inp + r * c, o = out + r * c
+        // mean, summed relative to x[0]: a common offset (all x ≈ 1000) would otherwise
+        // cost the sum its low bits, and the mean every digit below the sum's ulp/C.
+        let x0 = x[0], v0 = SIMD16<Float>(repeating: x0)
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= c { acc += load16(x + i) - v0; i += 16 }
+        var s = horizontalSum(acc)
+        while i < c { s += x[i] - x0; i += 1 }
+        let m = x0 + s * invC
+        // variance
+        let vm = SIMD16<Float>(repeating: m)
+        acc = SIMD16<Float>()
+        i = 0
+        while i + 16 <= c { let d = load16(x + i) - vm; acc += d * d; i += 16 }
+        var v = horizontalSum(acc)
+        while i < c { let d = x[i] - m; v += d * d; i += 1 }
+        let rs = 1 / (v * invC + eps).squareRoot()
+        mean[r] = m
+        rstd[r] = rs
+        // normalise, scale, shift
+        let vrs = SIMD16<Float>(repeating: rs)
+        i = 0
+        switch (weight, bias) {
+        case let (w?, b?):
+            while i + 16 <= c { store16((load16(x + i) - vm) * vrs * load16(w + i) + load16(b + i), o + i); i += 16 }
+            while i < c { o[i] = (x[i] - m) * rs * w[i] + b[i]; i += 1 }
+        case let (w?, nil):
+            while i + 16 <= c { store16((load16(x + i) - vm) * vrs * load16(w + i), o + i); i += 16 }
+            while i < c { o[i] = (x[i] - m) * rs * w[i]; i += 1 }
+        case let (nil, b?):
+            while i + 16 <= c { store16((load16(x + i) - vm) * vrs + load16(b + i), o + i); i += 16 }
+            while i < c { o[i] = (x[i] - m) * rs + b[i]; i += 1 }
+        case (nil, nil):
+            while i + 16 <= c { store16((load16(x + i) - vm) * vrs, o + i); i += 16 }
+            while i < c { o[i] = (x[i] - m) * rs; i += 1 }
         }
     }
 }
@@ -129,68 +142,21 @@ func layerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutableP
 func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>?,
                        _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
                        _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                       _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, rows: Int, c: Int) {
+                       _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, rows: Int, c: Int,
+                       kernels: UnsafePointer<heed_kernel_table> = CPUDispatch.kernels) {
     let chunks = Swift.max(1, Swift.min(Parallel.workerCount, rows / layerNormGrain(c)))
     let needParams = dweight != nil || dbias != nil
     // (chunks, 2, C): per-chunk dweight and dbias partial sums; chunk 0 writes straight to the outputs.
     let partials = chunks > 1 && needParams ? UnsafeMutablePointer<Float>.allocate(capacity: (chunks - 1) * 2 * c) : nil
     partials?.initialize(repeating: 0, count: (chunks - 1) * 2 * c)
     defer { partials?.deallocate() }
-    let invC = 1 / Float(c)
-
+    let run = kernels.pointee.layer_norm_backward!
     Parallel.forRanges(chunks, grain: 1) { chunkRange in
         for chunk in chunkRange {
             let dw = chunk == 0 ? dweight : dweight.map { _ in partials! + (chunk - 1) * 2 * c }
             let db = chunk == 0 ? dbias : dbias.map { _ in partials! + (chunk - 1) * 2 * c + c }
-            for r in (chunk * rows / chunks)..<((chunk + 1) * rows / chunks) {
-                let x = inp + r * c, g = dout + r * c
-                let m = mean[r], rs = rstd[r]
-                let vm = SIMD16<Float>(repeating: m), vrs = SIMD16<Float>(repeating: rs)
-                // mean(dx̂) and mean(dx̂·x̂)
-                var accA = SIMD16<Float>(), accB = SIMD16<Float>()
-                var i = 0
-                while i + 16 <= c {
-                    let xhat = (load16(x + i) - vm) * vrs
-                    let dxhat = load16(g + i) * load16(weight + i)
-                    accA += dxhat
-                    accB += dxhat * xhat
-                    i += 16
-                }
-                var sumA = horizontalSum(accA), sumB = horizontalSum(accB)
-                while i < c {
-                    let xhat = (x[i] - m) * rs
-                    let dxhat = g[i] * weight[i]
-                    sumA += dxhat
-                    sumB += dxhat * xhat
-                    i += 1
-                }
-                let meanA = SIMD16<Float>(repeating: sumA * invC), meanB = SIMD16<Float>(repeating: sumB * invC)
-                if let d = dinp.map({ $0 + r * c }) {
-                    i = 0
-                    while i + 16 <= c {
-                        let xhat = (load16(x + i) - vm) * vrs
-                        let dxhat = load16(g + i) * load16(weight + i)
-                        store16((dxhat - meanA - xhat * meanB) * vrs, d + i)
-                        i += 16
-                    }
-                    while i < c {
-                        let xhat = (x[i] - m) * rs
-                        let dxhat = g[i] * weight[i]
-                        d[i] = (dxhat - meanA[0] - xhat * meanB[0]) * rs
-                        i += 1
-                    }
-                }
-                if let dw {
-                    i = 0
-                    while i + 16 <= c { store16(load16(dw + i) + load16(g + i) * (load16(x + i) - vm) * vrs, dw + i); i += 16 }
-                    while i < c { dw[i] += g[i] * (x[i] - m) * rs; i += 1 }
-                }
-                if let db {
-                    i = 0
-                    while i + 16 <= c { store16(load16(db + i) + load16(g + i), db + i); i += 16 }
-                    while i < c { db[i] += g[i]; i += 1 }
-                }
-            }
+            let r0 = chunk * rows / chunks, r1 = (chunk + 1) * rows / chunks
+            run(dinp.map { $0 + r0 * c }, dw, db, dout + r0 * c, inp + r0 * c, weight, mean + r0, rstd + r0, r1 - r0, c)
         }
     }
     if let partials {
@@ -198,6 +164,64 @@ func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMu
             let p = partials + (chunk - 1) * 2 * c
             if let dweight { for i in 0..<c { dweight[i] += p[i] } }
             if let dbias { for i in 0..<c { dbias[i] += p[c + i] } }
+        }
+    }
+}
+
+/// `layerNormBackward` of the rows `range` in Swift, accumulating into dweight and dbias: the C
+/// kernel's twin.
+func layerNormBackwardRows(_ range: Range<Int>, _ dinp: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?,
+                           _ db: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
+                           _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                           _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, c: Int) {
+    let invC = 1 / Float(c)
+    for r in range {
+        let x = inp + r * c, g = dout + r * c
+        let m = mean[r], rs = rstd[r]
+        let vm = SIMD16<Float>(repeating: m), vrs = SIMD16<Float>(repeating: rs)
+        // mean(dx̂) and mean(dx̂·x̂)
+        var accA = SIMD16<Float>(), accB = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= c {
+            let xhat = (load16(x + i) - vm) * vrs
+            let dxhat = load16(g + i) * load16(weight + i)
+            accA += dxhat
+            accB += dxhat * xhat
+            i += 16
+        }
+        var sumA = horizontalSum(accA), sumB = horizontalSum(accB)
+        while i < c {
+            let xhat = (x[i] - m) * rs
+            let dxhat = g[i] * weight[i]
+            sumA += dxhat
+            sumB += dxhat * xhat
+            i += 1
+        }
+        let meanA = SIMD16<Float>(repeating: sumA * invC), meanB = SIMD16<Float>(repeating: sumB * invC)
+        if let d = dinp.map({ $0 + r * c }) {
+            i = 0
+            while i + 16 <= c {
+                let xhat = (load16(x + i) - vm) * vrs
+                let dxhat = load16(g + i) * load16(weight + i)
+                store16((dxhat - meanA - xhat * meanB) * vrs, d + i)
+                i += 16
+            }
+            while i < c {
+                let xhat = (x[i] - m) * rs
+                let dxhat = g[i] * weight[i]
+                d[i] = (dxhat - meanA[0] - xhat * meanB[0]) * rs
+                i += 1
+            }
+        }
+        if let dw {
+            i = 0
+            while i + 16 <= c { store16(load16(dw + i) + load16(g + i) * (load16(x + i) - vm) * vrs, dw + i); i += 16 }
+            while i < c { dw[i] += g[i] * (x[i] - m) * rs; i += 1 }
+        }
+        if let db {
+            i = 0
+            while i + 16 <= c { store16(load16(db + i) + load16(g + i), db + i); i += 16 }
+            while i < c { db[i] += g[i]; i += 1 }
         }
     }
 }
