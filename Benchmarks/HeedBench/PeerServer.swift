@@ -67,12 +67,50 @@ final class PeerServer {
         }
     }
 
-    /// One timed call of case `id`, in seconds, as the script measured it.
+    /// One timed call of case `id`, in seconds, as the script measured it. Returns once the
+    /// peer's threads are idle again (`settle`).
     func run(_ id: Int) throws -> Double {
         guard let s = try request(["run": id])["seconds"] as? Double else {
             throw Failure(description: "the peer script's answer to run \(id) has no seconds")
         }
+        settle()
         return s
+    }
+
+    /// Total time settling so far, in seconds.
+    private(set) var settledSeconds = 0.0
+
+    /// Waits (up to 0.2 s) until none of the peer's threads is running, seen twice 1 ms apart.
+    /// Why: PyTorch's OpenMP threads and onnxruntime's pool keep spinning after a call —
+    /// measured here, onnxruntime's process burns a core for ~50 ms after a call, PyTorch's for
+    /// 5–8 ms — and the Heed call that follows ran 40 % slower on the one core left. Each side of
+    /// a comparison should have the machine to itself; the peer's own time is the script's timing,
+    /// untouched. (Heed's workers poll for 100 µs after a call, which needs no wait.) The thread
+    /// states, not their CPU time: a spinning thread's run time is only brought up to date at
+    /// the scheduler's tick.
+    private func settle() {
+        let start = seconds()
+        var idle = 0
+        while idle < 2 && seconds() - start < 0.2 {
+            usleep(1000)
+            idle = peerIsRunning() ? 0 : idle + 1
+        }
+        settledSeconds += seconds() - start
+    }
+
+    /// Whether any thread of the peer is running or runnable (state R in /proc/PID/task/*/stat);
+    /// false where /proc cannot tell, which ends `settle` at once.
+    private func peerIsRunning() -> Bool {
+        let tasks = "/proc/\(process.processIdentifier)/task"
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: tasks) else { return false }
+        return threads.contains { tid in
+            guard let handle = FileHandle(forReadingAtPath: "\(tasks)/\(tid)/stat") else { return false }
+            defer { try? handle.close() }
+            // "tid (comm) S …": the state follows the last ')', the command name may hold any byte.
+            guard let data = try? handle.readToEnd(), let close = data.lastIndex(of: UInt8(ascii: ")")),
+                  close + 2 < data.endIndex else { return false }
+            return data[close + 2] == UInt8(ascii: "R")
+        }
     }
 }
 
