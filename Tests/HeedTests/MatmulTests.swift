@@ -76,7 +76,8 @@ final class MatmulTests: XCTestCase {
     func testFewRowsKernelAtEveryLevel() {
         for level in CPUDispatch.runnableLevels {
             CPUDispatch.withLevel(level) {
-                for (m, k, n) in [(1, 7, 5), (5, 33, 13), (16, 64, 70), (17, 100, 130), (64, 384, 1153), (40, 3, 2)] {
+                for (m, k, n) in [(1, 7, 5), (1, 16, 1), (3, 50, 35), (4, 384, 515), (5, 33, 13), (16, 64, 70), (17, 100, 130),
+                                  (64, 384, 1153), (40, 3, 2)] {
                     let a = rand([m, k + 3], UInt64(m * k)).slice(axis: 1, 1..<(k + 1))   // row stride k + 3
                     let w = rand([n, k], UInt64(n + k)), bias = rand([n], UInt64(n))
                     let label = "\(level) m=\(m) k=\(k) n=\(n)"

@@ -108,6 +108,10 @@ typedef struct heed_kernel_table {
     void (*gemm_few_rows)(const float *xt, size_t mpad, size_t m, size_t k, const float *w, ptrdiff_t ldw,
                           size_t n, float *y, ptrdiff_t ldy);
     void (*attention_backward_block)(const heed_attention_backward_block *block);
+    // Y[i][j] += Σ_kk X[i][kk]·W[j][kk], i < m, j < n, X and W unpacked: gemm_few_rows's
+    // dot-product twin for the fewest rows (attention_gemm.inc).
+    void (*gemm_dot_rows)(const float *x, ptrdiff_t ldx, size_t m, size_t k, const float *w, ptrdiff_t ldw,
+                          size_t n, float *y, ptrdiff_t ldy);
     // Layer norm of `rows` rows of c floats (layer_norm.inc): out, and each row's mean and
     // 1/√(σ² + eps); weight and bias may be NULL (ones, zeros).
     void (*layer_norm_forward)(float *out, float *mean, float *rstd, const float *inp, const float *weight,
