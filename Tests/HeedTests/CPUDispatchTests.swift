@@ -266,9 +266,9 @@ final class LayerNormKernelTests: XCTestCase {
                     // dw and db start non-zero: the kernel accumulates into them.
                     var dx = [Float](repeating: 0, count: rows * c), dw = [Float](repeating: 0.25, count: c)
                     var db = [Float](repeating: -0.5, count: c)
-                    if let level {
-                        layerNormBackward(&dx, &dw, &db, dout, x, weight, want[1], want[2], rows: rows, c: c,
-                                          kernels: CPUDispatch.kernels(for: level)!)
+                    if let level {   // the kernel itself: layerNormBackward may split the rows into chunks
+                        CPUDispatch.kernels(for: level)!.pointee.layer_norm_backward!(&dx, &dw, &db, dout, x, weight, want[1],
+                                                                                      want[2], rows, c)
                     } else {
                         layerNormBackwardRows(0..<rows, &dx, &dw, &db, dout, x, weight, want[1], want[2], c: c)
                     }

@@ -8,7 +8,7 @@ public enum Parallel {
 
     /// Calls `body` on disjoint sub-ranges of `0..<count` that cover it, on up to `workerCount`
     /// threads; a single call on the current thread when `count < 2 * grain`.
-    /// `grain` is the least work per thread worth a thread hop (~5 µs here).
+    /// `grain` is the least work per thread worth a thread hop (1–2 µs to a polling worker).
     @inline(__always)
     public static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         let workers = min(workerCount, count / max(grain, 1))

@@ -79,8 +79,9 @@ func storeRow(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ s: Int, _ 
     for i in 0..<min(n, 16) { p[i * s] = v[i] }
 }
 
-/// Elements per thread below which splitting over cores costs more than it saves.
-@usableFromInline let elementwiseGrain = 1 << 15
+/// Elements per thread below which splitting over cores costs more than it saves (8k: a few µs
+/// of element-wise work against a 1–2 µs hop to a polling worker; it was 32k for libdispatch).
+@usableFromInline let elementwiseGrain = 1 << 13
 
 /// Copies any view into `dst` (same shape; `dst` usually fresh and contiguous).
 func copyStrided(from src: Tensor, to dst: Tensor) {
