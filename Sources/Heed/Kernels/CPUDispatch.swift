@@ -63,10 +63,10 @@ public enum CPUDispatch {
         return table
     }()
 
-    /// `HEED_CPU`, nil when unset. A value that names no level stops the process naming it: a
+    /// `HEED_CPU`, nil when unset or empty (`HEED_CPU= cmd` clears it). A value that names no level stops the process naming it: a
     /// silently ignored typo would let a test of the baseline kernels run the AVX-512 ones.
     static func levelFromEnvironment() -> CPULevel? {
-        guard let raw = getenv("HEED_CPU") else { return nil }
+        guard let raw = getenv("HEED_CPU"), raw.pointee != 0 else { return nil }
         let text = String(cString: raw)
         guard let level = CPULevel.allCases.first(where: { $0.description == text }) else {
             checkFailure("HEED_CPU='\(text)' is not a level (baseline, avx2, avx512)")
