@@ -9,9 +9,9 @@ import Glibc
 ///
 /// `body` runs in a forked child so the test process survives: the child's standard error goes
 /// to a pipe the parent reads, and the child must die by a signal (`fatalError` traps). Keep
-/// `body` to work the child can do alone: after `fork` only the calling thread exists, so an op
-/// that hands work to a thread pool before its check would hang, and the child is killed after
-/// `timeout` seconds. Swift's crash backtracer is switched off for the child, which only makes
+/// `body` to work the child can do alone: after `fork` only the calling thread exists (Heed's
+/// own pool then runs every share on it, but Dispatch or OpenBLAS threads would hang), and the
+/// child is killed after `timeout` seconds. Swift's crash backtracer is switched off for the child, which only makes
 /// its output shorter.
 public func assertStops(containing message: String, timeout: Double = 20,
                         file: StaticString = #filePath, line: UInt = #line, _ body: () -> Void) {

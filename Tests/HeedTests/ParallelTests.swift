@@ -2,6 +2,7 @@ import Dispatch
 import Synchronization
 import XCTest
 @testable import Heed
+import HeedTestSupport
 
 /// `Parallel.forRanges` on its worker pool: every index exactly once, whatever the pool is doing.
 final class ParallelTests: XCTestCase {
@@ -41,6 +42,19 @@ final class ParallelTests: XCTestCase {
             }
         }
         XCTAssertEqual(total.load(ordering: .relaxed), 64 * 100)
+    }
+
+    /// A forked child has no workers: it runs every share itself, whether the parent's workers
+    /// were polling (a job just ran) or asleep at the fork.
+    func testAForkedChildRunsJobsAlone() {
+        for asleep in [false, true] {
+            _ = Self.visits(1000, grain: 1)
+            if asleep { usleep(UInt32(WorkerPool.spinNanoseconds / 1000 * 3)) }
+            assertStops(containing: "child visited 1000 of 1000 once", timeout: 10) {
+                let v = Self.visits(1000, grain: 1)
+                fatalError("child visited \(v.filter { $0 == 1 }.count) of 1000 once")
+            }
+        }
     }
 
     func testCallersOnSeveralThreadsAtOnce() {

@@ -50,6 +50,15 @@ final class WorkerPool: @unchecked Sendable {
             check(rc == 0, "Parallel: pthread_create failed (\(rc))")
             pthread_detach(thread)
         }
+        // A forked child has none of the workers, and a worker may have held the mutex at the
+        // fork: the child starts with a fresh mutex and no sleepers, and runs every share itself.
+        pthread_atfork(nil, nil) { WorkerPool.shared?.afterForkInChild() }
+    }
+
+    private func afterForkInChild() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        sleepers.store(0, ordering: .relaxed)
     }
 
     private static func generation(_ t: UInt64) -> UInt64 { t >> 32 }
