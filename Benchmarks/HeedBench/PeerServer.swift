@@ -77,9 +77,6 @@ final class PeerServer {
         return s
     }
 
-    /// Total time settling so far, in seconds.
-    private(set) var settledSeconds = 0.0
-
     /// Waits (up to 0.2 s) until none of the peer's threads is running, seen twice 1 ms apart.
     /// Why: PyTorch's OpenMP threads and onnxruntime's pool keep spinning after a call —
     /// measured here, onnxruntime's process burns a core for ~50 ms after a call, PyTorch's for
@@ -95,7 +92,6 @@ final class PeerServer {
             usleep(1000)
             idle = peerIsRunning() ? 0 : idle + 1
         }
-        settledSeconds += seconds() - start
     }
 
     /// Whether any thread of the peer is running or runnable (state R in /proc/PID/task/*/stat);
