@@ -8,7 +8,7 @@ import Heed
 /// level shows as a ratio that moves.
 enum DispatchComparison {
     static let group = "baseline"
-    static let comparedGroups: Set<String> = ["attention", "layers", "train", "embed"]
+    static let comparedGroups: Set<String> = ["attention", "layers", "quantized", "train", "embed"]
 
     static func withBaselineTwins(_ cases: [BenchCase]) -> [BenchCase] {
         cases.flatMap { c -> [BenchCase] in

@@ -121,13 +121,14 @@ struct HeedBench: ParsableCommand {
                          Parallel.workerCount, session.peak, session.peakStart, session.peakEnd))
         }
         if let w = TableReport.loadWarning(session) { print("\n" + w) }
-        for group in ["sgemm", "matmul", "attention", "layers", "train", "gemm-threading", "sgemm-end"] {
+        for group in ["sgemm", "matmul", "attention", "layers", "quantized", "train", "gemm-threading", "sgemm-end"] {
             let t = TableReport.table(session, group: group)
             if !t.isEmpty { print(t) }
         }
         print(TableReport.embedTable(session))
         print(TableReport.tokenizeTable(session))
         print(TableReport.threadingRatios(session))
+        print(TableReport.quantizedRatios(session))
         print(DispatchComparison.table(session))
         print(TableReport.skipped())
         print(TableReport.targets(session.targetChecks()))

@@ -45,6 +45,7 @@ struct Plan {
         }
 
         for c in layerCases() { g.append([c]) }
+        g += QuantizedBench.groups(quick: quick)
         g.append(trainingCases())
         // One case per group: each embeds its own texts, nothing to compare inside a group.
         for c in EmbeddingBench.cases(quick: quick) { g.append([c]) }

@@ -11,6 +11,7 @@ enum TableReport {
         "layers": "HeedNN layers",
         "gemm-threading": "GEMM threading: Heed's workers over single-threaded sgemm (perCore) vs OpenBLAS's threads",
         "train": "training steps",
+        "quantized": "dense layer x·Wᵀ + b on Float32, int8 and bf16 weights (the kernels of the level in the header)",
     ]
 
     static func header(_ s: Session, policy: RunPolicy) -> String {
@@ -60,6 +61,20 @@ enum TableReport {
                           String(format: "%.2f", r), r >= 1 ? "perCore" : "openBLAS"])
         }
         return "\n== GEMM threading ratio (> 1: Heed's workers with single-threaded sgemm win)\n" + format(cells, leftColumns: 1)
+    }
+
+    /// Float32 time ÷ int8 (bf16) time per shape: > 1 means the quantized layer is faster.
+    static func quantizedRatios(_ s: Session) -> String {
+        let fp32 = s.measured.filter { $0.bench.group == "quantized" && $0.bench.path == "fp32" }
+        guard !fp32.isEmpty else { return "" }
+        var cells = [["shape", "fp32 GFLOP/s", "int8 GFLOP/s", "bf16 GFLOP/s", "fp32 time ÷ int8 time", "fp32 time ÷ bf16 time"]]
+        for f in fp32 {
+            let other = ["int8", "bf16"].map { s.find(f.bench.name.replacingOccurrences(of: "/fp32", with: "/\($0)")) }
+            cells.append([f.bench.shape, String(format: "%.1f", f.gflops)]
+                         + other.map { $0.map { String(format: "%.1f", $0.gflops) } ?? "—" }
+                         + other.map { $0.map { String(format: "%.2f", f.median / $0.median) } ?? "—" })
+        }
+        return "\n== quantized dense layers: speed-up over Float32 (same run, interleaved)\n" + format(cells, leftColumns: 1)
     }
 
     /// Set when the SGEMM peak moved by more than 15% between the start and the end of the run,

@@ -62,7 +62,10 @@ final class CPUDispatchTests: XCTestCase {
         let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let flags = Set((cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? "").split(separator: " ").map(String.init))
         let expected: CPULevel
-        if ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"].allSatisfy(flags.contains) { expected = .avx512 }
+        let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"].allSatisfy(flags.contains)
+        if avx512 && flags.contains("avx512_vnni") && flags.contains("avx512_bf16") { expected = .avx512bf16 }
+        else if avx512 && flags.contains("avx512_vnni") { expected = .avx512vnni }
+        else if avx512 { expected = .avx512 }
         else if ["avx2", "fma", "f16c", "bmi2"].allSatisfy(flags.contains) { expected = .avx2 }
         else { expected = .baseline }
         XCTAssertEqual(CPUDispatch.supportedLevel, expected, "cpuid/XGETBV against /proc/cpuinfo's flags")
@@ -196,7 +199,7 @@ final class CPUDispatchTests: XCTestCase {
                 XCTAssertEqual(CPUDispatch.levelFromEnvironment(), level)
             }
             setenv("HEED_CPU", "AVX2", 1)
-            assertStops(containing: "HEED_CPU='AVX2' is not a level (baseline, avx2, avx512)") {
+            assertStops(containing: "HEED_CPU='AVX2' is not a level (baseline, avx2, avx512, avx512vnni, avx512bf16)") {
                 _ = CPUDispatch.levelFromEnvironment()
             }
         }

@@ -4,6 +4,7 @@
 // Each kernel here has a Swift twin or scalar reference that the tests compare it with.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -14,6 +15,8 @@ enum {
     HEED_CPU_BASELINE = 0,  // x86-64 (SSE2), or any non-x86 CPU (portable C vectors)
     HEED_CPU_AVX2 = 1,      // x86-64-v3: AVX2, FMA, F16C, BMI
     HEED_CPU_AVX512 = 2,    // x86-64-v4: AVX-512 F/BW/DQ/VL
+    HEED_CPU_AVX512VNNI = 3, // + AVX512_VNNI (vpdpbusd: the int8 product)
+    HEED_CPU_AVX512BF16 = 4, // + AVX512_BF16 (vdpbf16ps: the bf16 product)
 };
 
 // The highest level this CPU and OS support (cpuid, and XGETBV for the register state).
@@ -88,6 +91,29 @@ typedef struct heed_adam_coefficients {
     float beta1, beta2, eps, step_size, bias2_sqrt, l2, decay;
 } heed_adam_coefficients;
 
+// An int8 dense-layer product (quant_gemm.inc): Y[i][j] = (Σ q[i]·w[j] − zero_i·wsum_j) ·
+// (scale_i·wscale_j) + bias_j for i < m, j < n, from heed_quantize_rows_u8's rows and
+// heed_pack_int8's panels (wsum, wscale and bias are padded to whole panels of 16).
+typedef struct heed_int8_gemm {
+    const uint8_t *xq; size_t ldq;          // m rows of 4·groups bytes
+    const float *xscale; const int32_t *xzero;
+    size_t m, groups;                       // groups = ⌈k/4⌉
+    const int8_t *w;                        // the first panel
+    const int32_t *wsum; const float *wscale; const float *bias;   // at the first column; bias may be NULL
+    size_t n;                               // columns from the first
+    float *y; ptrdiff_t ldy;                // written
+} heed_int8_gemm;
+
+// A bf16 dense-layer product: Y[i][j] = Σ xb[i]·w[j] + bias_j (quant_gemm.inc says in which order).
+typedef struct heed_bf16_gemm {
+    const uint16_t *xb; size_t ldb;         // m rows of 2·groups bf16
+    size_t m, groups;                       // groups = ⌈k/2⌉
+    const uint16_t *w;                      // the first panel
+    const float *bias;                      // at the first column, padded; may be NULL
+    size_t n;
+    float *y; ptrdiff_t ldy;
+} heed_bf16_gemm;
+
 // One level's kernels. Element-wise kernels read x[0..<n] and write y[0..<n] (y may be x).
 typedef struct heed_kernel_table {
     int level;
@@ -119,7 +145,27 @@ typedef struct heed_kernel_table {
     // Its backward for the same rows; dinp, dweight, dbias may be NULL, the last two accumulate.
     void (*layer_norm_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                                 const float *weight, const float *mean, const float *rstd, size_t rows, size_t c);
+    // An int8 linear layer's activations: each row's u8 codes (padded with zeros to whole groups
+    // of four), scale and zero point (quant_gemm.inc says how).
+    void (*quantize_rows_u8)(const float *x, ptrdiff_t ldx, size_t m, size_t k, uint8_t *q, size_t ldq,
+                             float *scale, int32_t *zero);
+    void (*gemm_u8s8)(const heed_int8_gemm *g);
+    // A bf16 linear layer's activations, rounded to nearest even (padded to whole pairs).
+    void (*convert_rows_bf16)(const float *x, ptrdiff_t ldx, size_t m, size_t k, uint16_t *b, size_t ldb);
+    void (*gemm_bf16)(const heed_bf16_gemm *g);
 } heed_kernel_table;
+
+// The int8 and bf16 products of the levels that have instructions of their own for them.
+typedef struct heed_quant_products {
+    void (*gemm_u8s8)(const heed_int8_gemm *g);
+    void (*gemm_bf16)(const heed_bf16_gemm *g);
+} heed_quant_products;
+
+// W (n × k, row-major, int8 codes or bf16 bits) in panels of 16 columns: the layout of
+// heed_int8_gemm.w (⌈n/16⌉·⌈k/4⌉·64 bytes) and heed_bf16_gemm.w (⌈n/16⌉·⌈k/2⌉·32 elements),
+// zero-padded.
+void heed_pack_int8(const int8_t *w, size_t n, size_t k, int8_t *packed);
+void heed_pack_bf16(const uint16_t *w, size_t n, size_t k, uint16_t *packed);
 
 // xt[kk·mpad + i] = alpha·x[i·ldx + kk] for i < m, 0 for m ≤ i < mpad (kk < k): the packed
 // operand of gemm_few_rows. mpad must be a multiple of 16.

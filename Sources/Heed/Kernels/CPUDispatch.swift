@@ -11,15 +11,20 @@ public enum CPULevel: Int, Comparable, CaseIterable, Sendable, CustomStringConve
     case avx2 = 1
     /// x86-64-v4: AVX-512 F/BW/DQ/VL.
     case avx512 = 2
+    /// AVX-512 with VNNI (`vpdpbusd`), for the int8 product: Ice Lake and later, Zen 4.
+    case avx512vnni = 3
+    /// AVX-512 with VNNI and BF16 (`vdpbf16ps`), for the bf16 product: Cooper Lake, Sapphire
+    /// Rapids and later, Zen 4. Levels 3 and 4 differ from `avx512` in those two products only.
+    case avx512bf16 = 4
 
     public static func < (a: CPULevel, b: CPULevel) -> Bool { a.rawValue < b.rawValue }
-    public var description: String { ["baseline", "avx2", "avx512"][rawValue] }
+    public var description: String { ["baseline", "avx2", "avx512", "avx512vnni", "avx512bf16"][rawValue] }
 }
 
 /// Runtime CPU dispatch, as PyTorch's ATen, numpy and OpenBLAS's DYNAMIC_ARCH do it: the hot
 /// kernels (Sources/CHeedKernels) are compiled for every level, and the first use picks the
 /// highest one this CPU and OS support — or the level named by the environment's `HEED_CPU`
-/// (`baseline`, `avx2`, `avx512`), so that tests and benchmarks can run any lower level here.
+/// (`baseline`, `avx2`, `avx512`, `avx512vnni`, `avx512bf16`), so that tests and benchmarks can run any lower level here.
 /// Every level computes bit-identical results; they differ in speed only.
 public enum CPUDispatch {
     /// The highest level this CPU and OS support.
@@ -69,7 +74,7 @@ public enum CPUDispatch {
         guard let raw = getenv("HEED_CPU"), raw.pointee != 0 else { return nil }
         let text = String(cString: raw)
         guard let level = CPULevel.allCases.first(where: { $0.description == text }) else {
-            checkFailure("HEED_CPU='\(text)' is not a level (baseline, avx2, avx512)")
+            checkFailure("HEED_CPU='\(text)' is not a level (baseline, avx2, avx512, avx512vnni, avx512bf16)")
         }
         return level
     }
