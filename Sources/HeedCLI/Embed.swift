@@ -22,6 +22,8 @@ struct Embed: ParsableCommand {
     @Flag(help: "Read JSON lines with a \"text\" field (a text may then hold newlines or nothing).") var jsonl = false
     @Flag(help: "Write the token ids instead of embeddings.") var tokens = false
     @Option(help: "Texts per forward pass.") var batchSize = 32
+    @Option(help: "Run the encoder's dense layers on int8 (dynamic activation quantization) or bf16 weights: float32, int8 or bf16.")
+    var quantize: WeightFormat = .float32
 
     func validate() throws {
         try OptionCheck.inRange(batchSize, 1...4096, "--batch-size")
@@ -31,6 +33,7 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         let embedder = try SentenceEmbedder(contentsOf: URL(fileURLWithPath: model))
+        embedder.quantize(quantize)
         let input: LineReader
         if let file, file != "-" {
             guard let reader = LineReader(path: file) else {
@@ -102,6 +105,7 @@ struct Similarity: ParsableCommand {
     var model = defaultModelDirectory
     @Argument(help: "The first text.") var a: String
     @Argument(help: "The second text.") var b: String
+    @Option(help: "Run the encoder's dense layers on float32, int8 or bf16 weights.") var quantize: WeightFormat = .float32
 
     func validate() throws {
         try OptionCheck.directory(model, "--model")
@@ -109,6 +113,7 @@ struct Similarity: ParsableCommand {
 
     func run() throws {
         let embedder = try SentenceEmbedder(contentsOf: URL(fileURLWithPath: model))
+        embedder.quantize(quantize)
         let e = embedder.embed([a, b])
         print(String(format: "%.6f", cosineSimilarity(e.select(axis: 0, 0).scalars, e.select(axis: 0, 1).scalars)))
     }
@@ -182,3 +187,5 @@ final class LineReader {
         }
     }
 }
+
+extension WeightFormat: ExpressibleByArgument {}

@@ -33,6 +33,59 @@ public final class Linear: Module, UnaryLayer {
         self.bias = bias
     }
 
+    /// The int8 or bf16 weight the layer computes with after `quantize(_:)`; nil for Float32.
+    public private(set) var quantizedWeight: QuantizedWeight?
+
+    /// Runs the layer on `format`'s product from now on: int8 (per-channel codes, activations
+    /// quantized per row on every call, as PyTorch's and onnxruntime's dynamic quantization) or
+    /// bf16; `.float32` goes back to `weight`. Post-training: the quantized weight is made
+    /// from `weight` as it is now, and no gradient reaches it (a gradient still reaches the
+    /// input, through the dequantized weight). `weight` itself is kept unchanged.
+    public func quantize(_ format: WeightFormat) {
+        quantizedWeight = format == .float32 ? nil : QuantizedWeight(weight.detach(), format: format)
+    }
+
+    /// Runs the layer on `weight` from now on (a quantized weight built elsewhere, e.g. one of
+    /// several sharing an input smoothing).
+    public func setQuantizedWeight(_ weight: QuantizedWeight?) {
+        check(weight == nil || (weight!.outFeatures == outputCount && weight!.inFeatures == inputCount),
+              "Linear.setQuantizedWeight: [\(weight?.outFeatures ?? 0), \(weight?.inFeatures ?? 0)] for a layer of [\(outputCount), \(inputCount)]")
+        quantizedWeight = weight
+    }
+
+    /// int8 with input smoothing: `Int8Weight(quantizing:inputScales:)` with c from
+    /// `Int8Weight.smoothingScales` over the inputs observed since `observeInputs()`.
+    public func quantizeInt8(smoothing alpha: Float = 0.5) {
+        guard let maxima = observedInputMaxima else {
+            checkFailure("Linear.quantizeInt8(smoothing:): no inputs observed; call observeInputs() and run calibration data first")
+        }
+        let c = Int8Weight.smoothingScales(inputMaxima: maxima, weight: weight.detach(), alpha: alpha)
+        quantizedWeight = .int8(Int8Weight(quantizing: weight.detach(), inputScales: c))
+        observedInputMaxima = nil
+    }
+
+    /// Each input column's largest |x| seen since `observeInputs()` (nil when not observing):
+    /// the calibration statistic of int8 smoothing.
+    public private(set) var observedInputMaxima: [Float]?
+
+    /// Starts recording `observedInputMaxima` on every call (`false` stops and forgets).
+    public func observeInputs(_ on: Bool = true) {
+        observedInputMaxima = on ? [Float](repeating: 0, count: inputCount) : nil
+    }
+
+    /// Adds x [..., inputCount] to `observedInputMaxima` (for layers that share an input and
+    /// a product, as BERT's fused Q·K·V does).
+    public func observe(_ x: Tensor) {
+        guard var maxima = observedInputMaxima else { return }
+        let k = inputCount, c = x.detach().contiguous()
+        c.scalars.withUnsafeBufferPointer { v in
+            for r in 0..<(v.count / Swift.max(k, 1)) {
+                for kk in 0..<k { maxima[kk] = Swift.max(maxima[kk], abs(v[r * k + kk])) }
+            }
+        }
+        observedInputMaxima = maxima
+    }
+
     public var inputCount: Int { weight.shape[1] }
     public var outputCount: Int { weight.shape[0] }
 
@@ -43,6 +96,8 @@ public final class Linear: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         check(x.rank >= 1 && x.shape[x.rank - 1] == inputCount,
               "Linear: input of shape \(x.shape) does not end in \(inputCount)")
+        if observedInputMaxima != nil { observe(x) }
+        if let quantizedWeight { return x.linear(weight: quantizedWeight, bias: bias) }
         return x.linear(weight: weight, bias: bias)
     }
 }

@@ -32,7 +32,7 @@ final class QuantizedLinearTests: XCTestCase {
         XCTAssertEqual(ref.zero, 8)
         for level in CPUDispatch.runnableLevels {
             var q = [UInt8](repeating: 99, count: 8), s: Float = 0, z: Int32 = 0
-            CPUDispatch.kernels(for: level)!.pointee.quantize_rows_u8(x, 5, 1, 5, &q, 8, &s, &z)
+            CPUDispatch.kernels(for: level)!.pointee.quantize_rows_u8(x, 5, 1, 5, nil, &q, 8, &s, &z)
             XCTAssertEqual(q, [0, 8, 16, 18, 255, 0, 0, 0], "\(level): codes, padded with zeros to 8")
             XCTAssertEqual(s, 0.0625, "\(level)")
             XCTAssertEqual(z, 8, "\(level)")
@@ -57,7 +57,9 @@ final class QuantizedLinearTests: XCTestCase {
     func testInt8LinearEqualsTheReferenceAtEveryLevel() {
         for (si, (m, k, n)) in Self.shapes.enumerated() {
             let x = Self.input(m, k, seed: UInt64(si))
-            let w = Int8Weight(quantizing: rand([n, k], UInt64(100 + si), low: -0.5, high: 0.5))
+            // Every third shape with input smoothing (SmoothQuant's per-column c).
+            let c = si % 3 == 0 ? rand([k], UInt64(300 + si), low: 0.25, high: 4).scalars : nil
+            let w = Int8Weight(quantizing: rand([n, k], UInt64(100 + si), low: -0.5, high: 0.5), inputScales: c)
             let bias = si % 2 == 0 ? rand([n], UInt64(200 + si)) : nil
             let expected = Reference.int8Linear(x, m: m, k: k, weight: w, bias: bias?.scalars)
             for level in CPUDispatch.runnableLevels {
@@ -100,6 +102,33 @@ final class QuantizedLinearTests: XCTestCase {
                 }
                 XCTAssertLessThanOrEqual(abs(y8[i * n + j] - exact[i * n + j]), bound8 * 1.01 + 1e-5, "int8 (\(i), \(j))")
                 XCTAssertLessThanOrEqual(abs(y16[i * n + j] - exact[i * n + j]), bound16 * 1.01 + 1e-4, "bf16 (\(i), \(j))")
+            }
+        }
+    }
+
+    /// A column 100× larger than the rest stretches every row's 8-bit range; smoothing by
+    /// c = √max|x| / √max|w| per column (α = 0.5) takes it out and the error falls.
+    func testInputSmoothingTamesAnOutlierColumn() {
+        let (m, k, n) = (16, 96, 32)
+        var xs = rand([m, k], 21).scalars
+        for i in 0..<m { xs[i * k + 5] *= 100 }
+        let x = Tensor(xs, shape: [m, k]), w = rand([n, k], 22, low: -0.2, high: 0.2)
+        let exact = x.linear(weight: w).scalars
+        let ws = w.scalars
+        let c = (0..<k).map { kk in
+            let xm = (0..<m).map { abs(xs[$0 * k + kk]) }.max()!, wm = (0..<n).map { abs(ws[$0 * k + kk]) }.max()!
+            return (xm / wm).squareRoot()
+        }
+        func error(_ q: Int8Weight) -> Float {
+            zip(x.linear(weight: q).scalars, exact).map { abs($0 - $1) }.max()!
+        }
+        let (plain, smoothed) = (error(Int8Weight(quantizing: w)), error(Int8Weight(quantizing: w, inputScales: c)))
+        XCTAssertLessThan(smoothed, plain / 3, "max error \(smoothed) smoothed against \(plain) plain")
+        // Each dequantized weight is within half a code of W·diag(c), divided by c.
+        let q = Int8Weight(quantizing: w, inputScales: c), deq = q.dequantized().scalars
+        for j in 0..<n {
+            for kk in 0..<k {
+                XCTAssertLessThanOrEqual(abs(deq[j * k + kk] - ws[j * k + kk]), q.scales[j] / (2 * c[kk]) * 1.0001, "(\(j), \(kk))")
             }
         }
     }

@@ -147,8 +147,9 @@ typedef struct heed_kernel_table {
                                 const float *weight, const float *mean, const float *rstd, size_t rows, size_t c);
     // An int8 linear layer's activations: each row's u8 codes (padded with zeros to whole groups
     // of four), scale and zero point (quant_gemm.inc says how).
-    void (*quantize_rows_u8)(const float *x, ptrdiff_t ldx, size_t m, size_t k, uint8_t *q, size_t ldq,
-                             float *scale, int32_t *zero);
+    // multiplier (k floats, or NULL) scales each column first.
+    void (*quantize_rows_u8)(const float *x, ptrdiff_t ldx, size_t m, size_t k, const float *multiplier,
+                             uint8_t *q, size_t ldq, float *scale, int32_t *zero);
     void (*gemm_u8s8)(const heed_int8_gemm *g);
     // A bf16 linear layer's activations, rounded to nearest even (padded to whole pairs).
     void (*convert_rows_bf16)(const float *x, ptrdiff_t ldx, size_t m, size_t k, uint16_t *b, size_t ldb);

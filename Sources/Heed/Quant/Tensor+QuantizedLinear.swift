@@ -23,9 +23,12 @@ extension Tensor {
                     let (qp, sp, zp) = (UncheckedSendable(q.baseAddress!), UncheckedSendable(s.baseAddress!),
                                         UncheckedSendable(z.baseAddress!))
                     let src = UncheckedSendable(UnsafePointer(x.base))
-                    Parallel.forRanges(m, grain: Swift.max(1, elementwiseGrain / Swift.max(k, 1))) { rows in
-                        quantize(src.value + rows.lowerBound * k, k, rows.count, k, qp.value + rows.lowerBound * ldq, ldq,
-                                 sp.value + rows.lowerBound, zp.value + rows.lowerBound)
+                    optionalPointer(weight.inputReciprocals) { r in
+                        let mult = UncheckedSendable(r)
+                        Parallel.forRanges(m, grain: Swift.max(1, elementwiseGrain / Swift.max(k, 1))) { rows in
+                            quantize(src.value + rows.lowerBound * k, k, rows.count, k, mult.value, qp.value + rows.lowerBound * ldq,
+                                     ldq, sp.value + rows.lowerBound, zp.value + rows.lowerBound)
+                        }
                     }
                 }
             }
@@ -79,6 +82,13 @@ extension Tensor {
             }
         } } }
         return quantizedLinearResult(out, x, weight.dequantized, "linear(bf16)")
+    }
+
+    public func linear(weight: QuantizedWeight, bias: Tensor? = nil) -> Tensor {
+        switch weight {
+        case .int8(let w): linear(weight: w, bias: bias)
+        case .bf16(let w): linear(weight: w, bias: bias)
+        }
     }
 
     /// Checks the shapes and returns m, k, n and x as contiguous [m, k].

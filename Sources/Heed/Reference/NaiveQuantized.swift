@@ -20,13 +20,16 @@ extension Reference {
         return r > 255 ? 255 : (r >= 0 ? r : 0)   // NaN → 0
     }
 
-    /// x [m, k] · Wᵀ + b on an int8 weight, one output at a time: exact integer sums, then
+    /// x [m, k] · Wᵀ + b on an int8 weight, one output at a time: each row times the weight's
+    /// 1/c (input smoothing) when it has one, quantized, exact integer sums, then
     /// Float(Σ q·w − z·Σ w) · (s·t) + b — the same operations as the kernel's epilogue.
     public static func int8Linear(_ x: [Float], m: Int, k: Int, weight: Int8Weight, bias: [Float]?) -> [Float] {
         let n = weight.outFeatures
         var y = [Float](repeating: 0, count: m * n)
         for i in 0..<m {
-            let (q, s, z) = quantizeRowU8(Array(x[i * k..<(i + 1) * k]))
+            var row = Array(x[i * k..<(i + 1) * k])
+            if let r = weight.inputReciprocals { for kk in 0..<k { row[kk] = row[kk] * r[kk] } }
+            let (q, s, z) = quantizeRowU8(row)
             for j in 0..<n {
                 var dot = 0, sum = 0
                 for kk in 0..<k {

@@ -25,6 +25,7 @@ public final class BertLayer: Module {
     public let config: BertConfig
     private let attentionDropout: Dropout, outputDropout: Dropout
     private let qkvWeight: Tensor, qkvBias: Tensor
+    private var qkvQuantized: QuantizedWeight?
 
     init(config: BertConfig, _ parameter: (String, [Int]) throws -> Tensor) rethrows {
         let (h, f) = (config.hiddenSize, config.intermediateSize)
@@ -56,6 +57,33 @@ public final class BertLayer: Module {
         outputDropout = Dropout(config.hiddenDropout)
     }
 
+    /// Runs the layer's six dense layers on int8 or bf16 weights (`Linear.quantize`), the
+    /// fused Q·K·V product of inference included; `.float32` goes back.
+    public func quantize(_ format: WeightFormat) {
+        for l in [query, key, value, attentionOutput, intermediate, output] { l.quantize(format) }
+        qkvQuantized = format == .float32 ? nil : .concatenated([query, key, value].map { $0.quantizedWeight! })
+    }
+
+    private var denseLayers: [Linear] { [query, key, value, attentionOutput, intermediate, output] }
+
+    /// Starts recording the dense layers' input maxima (`Linear.observeInputs`) for
+    /// `quantizeInt8(smoothing:)`.
+    public func observeInputs() { for l in denseLayers { l.observeInputs() } }
+
+    /// int8 with SmoothQuant input smoothing from the inputs observed since `observeInputs()`.
+    /// Q, K and V share their input and one product, so they share one c, from the maxima of
+    /// their stacked weights.
+    public func quantizeInt8(smoothing alpha: Float = 0.5) {
+        guard let maxima = query.observedInputMaxima else {
+            checkFailure("BertLayer.quantizeInt8(smoothing:): no inputs observed; call observeInputs() and run calibration data first")
+        }
+        for l in [attentionOutput, intermediate, output] { l.quantizeInt8(smoothing: alpha) }
+        let c = Int8Weight.smoothingScales(inputMaxima: maxima, weight: qkvWeight.detach(), alpha: alpha)
+        let parts = [query, key, value].map { Int8Weight(quantizing: $0.weight.detach(), inputScales: c) }
+        for (l, p) in zip([query, key, value], parts) { l.setQuantizedWeight(.int8(p)); l.observeInputs(false) }
+        qkvQuantized = .concatenated(parts.map { .int8($0) })
+    }
+
     public override var children: [(name: String, module: Module)] {
         [("attention.self.query", query), ("attention.self.key", key), ("attention.self.value", value),
          ("attention.output.dense", attentionOutput), ("attention.output.LayerNorm", attentionNorm),
@@ -73,7 +101,8 @@ public final class BertLayer: Module {
         if GradMode.isEnabled {
             (q, k, v) = (query(x), key(x), value(x))
         } else {
-            let qkv = x.linear(weight: qkvWeight, bias: qkvBias)
+            query.observe(x)   // calibration (a no-op unless observing): Q, K and V share x
+            let qkv = qkvQuantized.map { x.linear(weight: $0, bias: qkvBias) } ?? x.linear(weight: qkvWeight, bias: qkvBias)
             let h = config.hiddenSize
             (q, k, v) = (qkv.slice(axis: 2, 0..<h), qkv.slice(axis: 2, h..<2 * h), qkv.slice(axis: 2, 2 * h..<3 * h))
         }
@@ -182,6 +211,20 @@ public final class BertModel: Module {
          ("embeddings.token_type_embeddings", tokenTypeEmbeddings), ("embeddings.LayerNorm", embeddingNorm),
          ("embeddings.dropout", embeddingDropout)]
             + layers.enumerated().map { ("encoder.layer.\($0.offset)", $0.element) }
+    }
+
+    /// Every encoder layer's dense layers on int8 or bf16 weights (`BertLayer.quantize`); the
+    /// embeddings and layer norms stay Float32.
+    /// int8 with SmoothQuant input smoothing calibrated on what `calibrate` runs through the
+    /// model (e.g. embedding a few dozen texts): every layer observes its inputs while it runs.
+    public func quantizeInt8(smoothing alpha: Float = 0.5, calibrate: () -> Void) {
+        for layer in layers { layer.observeInputs() }
+        noGrad { calibrate() }
+        for layer in layers { layer.quantizeInt8(smoothing: alpha) }
+    }
+
+    public func quantize(_ format: WeightFormat) {
+        for layer in layers { layer.quantize(format) }
     }
 
     /// Hidden states [B, L, hidden] for `ids` laid out [B, L] (row-major).
