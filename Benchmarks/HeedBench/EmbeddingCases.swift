@@ -21,13 +21,14 @@ enum EmbeddingBench {
             : "all-MiniLM-L6-v2 not found at \(modelDirectory) (run `make model`, or pass --model DIR)"
     }
 
-    /// Loaded once for all cases (~0.2 s).
-    nonisolated(unsafe) private static var loaded: SentenceEmbedder?
-    static func embedder() -> SentenceEmbedder {
-        if let loaded { return loaded }
+    /// Loaded once per weight format for all cases (~0.2 s, plus the int8 calibration).
+    nonisolated(unsafe) private static var loaded: [WeightFormat: SentenceEmbedder] = [:]
+    static func embedder(_ format: WeightFormat = .float32) -> SentenceEmbedder {
+        if let e = loaded[format] { return e }
         do {
             let e = try SentenceEmbedder(contentsOf: URL(fileURLWithPath: modelDirectory))
-            loaded = e
+            e.quantize(format)
+            loaded[format] = e
             return e
         } catch {
             fatalError("heed-bench: loading \(modelDirectory): \(error)")
@@ -60,15 +61,20 @@ enum EmbeddingBench {
         }
     }
 
-    static func cases(quick: Bool) -> [BenchCase] {
+    /// One group per workload: the Float32 model (`embed/KEY`, path "heed"), and the same on
+    /// int8 (SmoothQuant-calibrated, `embed/KEY/int8`) and bf16 weights, interleaved.
+    static func groups(quick: Bool) -> [[BenchCase]] {
         guard modelMissingReason == nil else { return [] }
         return workloads(quick: quick).map { w in
-            // FLOPs need the tokenizer, so the model loads when the case list is built.
-            BenchCase(group: "embed", name: "embed/\(w.key)", shape: w.shape, path: "heed", pass: .fwd,
-                      flops: flops(embedder(), w.texts), callsPerRun: w.callsPerRun, items: w.texts.count) {
-                let e = embedder()
-                return {
-                    for _ in 0..<w.callsPerRun { blackHole(e.embed(w.texts, batchSize: w.batchSize)) }
+            WeightFormat.allCases.map { format in
+                // FLOPs need the tokenizer, so the model loads when the case list is built.
+                BenchCase(group: "embed", name: "embed/\(w.key)" + (format == .float32 ? "" : "/\(format)"), shape: w.shape,
+                          path: format == .float32 ? "heed" : "heed \(format)", pass: .fwd,
+                          flops: flops(embedder(), w.texts), callsPerRun: w.callsPerRun, items: w.texts.count) {
+                    let e = embedder(format)
+                    return {
+                        for _ in 0..<w.callsPerRun { blackHole(e.embed(w.texts, batchSize: w.batchSize)) }
+                    }
                 }
             }
         }

@@ -47,8 +47,7 @@ struct Plan {
         for c in layerCases() { g.append([c]) }
         g += QuantizedBench.groups(quick: quick)
         g.append(trainingCases())
-        // One case per group: each embeds its own texts, nothing to compare inside a group.
-        for c in EmbeddingBench.cases(quick: quick) { g.append([c]) }
+        g += EmbeddingBench.groups(quick: quick)
         for c in TokenizerBench.cases(quick: quick) { g.append([c]) }
 
         let threading: [GemmShape] = quick

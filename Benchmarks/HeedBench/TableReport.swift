@@ -122,11 +122,13 @@ enum TableReport {
         let rows = s.measured.filter { $0.bench.group == "embed" }
         guard !rows.isEmpty else { return "" }
         let peers = s.embedPeers?.status == "ran" ? s.embedPeers : nil
-        var cells = [["workload", "median ms", "min ms", "max ms", "runs", "texts/s", "GFLOP/s", "% peak", "tensor MiB", "RSS MiB", "cores"]]
+        var cells = [["workload", "weights", "median ms", "min ms", "max ms", "runs", "texts/s", "× float32", "GFLOP/s", "% peak", "tensor MiB", "RSS MiB", "cores"]]
         for m in rows {
-            cells.append([m.bench.shape, ms(m.median), ms(m.min), ms(m.max),
+            let base = s.find(m.bench.name.replacingOccurrences(of: "/int8", with: "").replacingOccurrences(of: "/bf16", with: ""))
+            cells.append([m.bench.shape, m.bench.path == "heed" ? "float32" : String(m.bench.path.dropFirst(5)), ms(m.median), ms(m.min), ms(m.max),
                           "\(m.times.count)" + (m.bench.callsPerRun > 1 ? "×\(m.bench.callsPerRun)" : ""),
-                          String(format: "%.1f", m.itemsPerSecond ?? .nan), String(format: "%.1f", m.gflops),
+                          String(format: "%.1f", m.itemsPerSecond ?? .nan),
+                          base.map { String(format: "%.2f", $0.median / m.median) } ?? "—", String(format: "%.1f", m.gflops),
                           s.percentOfPeak(m).map { String(format: "%.0f%%", $0) } ?? "—",
                           mib(m.peakTensorBytes), m.peakRSSBytes.map(mib) ?? "—", String(format: "%.2f", m.coresUsed)])
         }
@@ -147,7 +149,7 @@ enum TableReport {
                 title += "\n   peers: \(p.status)"
             }
         }
-        return title + "\n" + format(cells, leftColumns: 1) + peerTable
+        return title + "\n" + format(cells, leftColumns: 2) + peerTable
     }
 
     /// The tokenizer cases: bytes per second and seconds per MB (`items` is the input's bytes).
