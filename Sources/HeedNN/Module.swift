@@ -26,6 +26,20 @@ open class Module {
         return out
     }
 
+    /// This layer and every descendant, with dotted names ("" for this one), parents first.
+    public func namedModules() -> [(name: String, module: Module)] {
+        var out: [(name: String, module: Module)] = [("", self)]
+        for (name, child) in children {
+            out += child.namedModules().map { ($0.name.isEmpty ? name : "\(name).\($0.name)", $0.module) }
+        }
+        return out
+    }
+
+    /// Called on every layer after a quantized checkpoint loaded (`loadQuantized`), children
+    /// first: a layer that derives state from its sub-layers' quantized weights rebuilds it
+    /// (BERT's fused Q·K·V). Override; the default does nothing.
+    open func quantizedWeightsChanged() {}
+
     public var parameters: [Tensor] { namedParameters().map(\.tensor) }
 
     /// Number of scalar parameters.

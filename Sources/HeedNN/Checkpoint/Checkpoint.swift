@@ -18,6 +18,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case notATrainingCheckpoint(file: String, format: String?)
     /// The optimizer state in the checkpoint cannot be loaded.
     case optimizerState(file: String, OptimizerStateError)
+    /// A quantized layer's tensor (codes, scales) that cannot be what it claims.
+    case invalidQuantization(name: String, file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .notATrainingCheckpoint(file, format):
             return "\(file): not a training checkpoint (format \(format.map { "'\($0)'" } ?? "unset"), expected "
                 + "'\(TrainingCheckpoint.format)'): it holds no optimizer state to resume from"
+        case let .invalidQuantization(name, file, reason):
+            return "\(file): quantized tensor '\(name)': \(reason)"
         case let .optimizerState(file, error):
             return "\(file): \(error)"
         }

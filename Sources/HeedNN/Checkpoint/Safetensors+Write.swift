@@ -19,17 +19,46 @@ extension SafetensorsFile {
     /// if `url` is a symbolic link, the link itself is replaced.
     public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
                              to url: URL) throws(SafetensorsError) {
+        try write(entries: tensors.map { name, t in
+            RawEntry(name: name, dtype: .f32, shape: t.shape) { body in t.withUnsafeBufferPointer { body(UnsafeRawBufferPointer($0)) } }
+        }, metadata: metadata, to: url)
+    }
+
+    /// One tensor to write in any dtype: its bytes, little-endian, handed to `body`.
+    public struct RawEntry {
+        public let name: String
+        public let dtype: SafetensorsDtype
+        public let shape: [Int]
+        let bytes: ((UnsafeRawBufferPointer) -> Int32?) -> Int32?
+
+        public init(name: String, dtype: SafetensorsDtype, shape: [Int],
+                    bytes: @escaping ((UnsafeRawBufferPointer) -> Int32?) -> Int32?) {
+            (self.name, self.dtype, self.shape, self.bytes) = (name, dtype, shape, bytes)
+        }
+
+        /// `values` as `dtype` (whose byte size must be T's).
+        public init<T>(name: String, dtype: SafetensorsDtype, shape: [Int], values: [T]) {
+            check(MemoryLayout<T>.size == dtype.byteSize && values.count == shape.reduce(1, *),
+                  "SafetensorsFile.RawEntry '\(name)': \(values.count) values of \(T.self) for \(dtype.rawValue) \(shape)")
+            self.init(name: name, dtype: dtype, shape: shape) { body in values.withUnsafeBytes { body($0) } }
+        }
+    }
+
+    /// `write` for tensors of any dtype (int8 codes, bf16 bits, …): the same layout, order and
+    /// atomicity.
+    public static func write(entries tensors: [RawEntry], metadata: [String: String] = [:],
+                             to url: URL) throws(SafetensorsError) {
         let path = url.path
         var seen = Set<String>()
-        for (name, _) in tensors {
+        for name in tensors.map(\.name) {
             if name.isEmpty { throw .invalidName(file: path, name: name, reason: "empty") }
             if name == "__metadata__" { throw .invalidName(file: path, name: name, reason: "reserved for the metadata") }
             // Set<String> uses canonical equivalence, as the reader does: such names could not
             // be told apart when loading.
             if !seen.insert(name).inserted { throw .invalidName(file: path, name: name, reason: "appears more than once") }
         }
-        let ordered = tensors.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-        let header = encodeHeader(ordered.map { ($0.0, $0.1.shape) }, metadata: metadata)
+        let ordered = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        let header = encodeHeader(ordered.map { ($0.name, $0.dtype, $0.shape) }, metadata: metadata)
 
         let directory = url.deletingLastPathComponent().path
         let tempPrefix = ".\(url.lastPathComponent).tmp-"
@@ -42,8 +71,8 @@ extension SafetensorsFile {
             if let code = header.withUnsafeBytes({ writeAll(fd, $0) }) {
                 throw .io(file: path, operation: "write to \(temp)", code: code)
             }
-            for (_, tensor) in ordered {
-                if let code = tensor.withUnsafeBufferPointer({ writeAll(fd, UnsafeRawBufferPointer($0)) }) {
+            for entry in ordered {
+                if let code = entry.bytes({ writeAll(fd, $0) }) {
                     throw .io(file: path, operation: "write to \(temp)", code: code)
                 }
             }
@@ -91,7 +120,7 @@ extension SafetensorsFile {
     }
 
     /// The header bytes for F32 tensors laid out back to back in the given order.
-    static func encodeHeader(_ entries: [(name: String, shape: [Int])], metadata: [String: String]) -> [UInt8] {
+    static func encodeHeader(_ entries: [(name: String, dtype: SafetensorsDtype, shape: [Int])], metadata: [String: String]) -> [UInt8] {
         var members: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
@@ -99,9 +128,9 @@ extension SafetensorsFile {
                            + pairs.map { jsonStringLiteral($0.key) + ":" + jsonStringLiteral($0.value) }.joined(separator: ",") + "}")
         }
         var offset = 0
-        for (name, shape) in entries {
-            let end = offset + 4 * shape.reduce(1, *)
-            members.append(jsonStringLiteral(name) + ":{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"F32\",\"shape\":["
+        for (name, dtype, shape) in entries {
+            let end = offset + dtype.byteSize * shape.reduce(1, *)
+            members.append(jsonStringLiteral(name) + ":{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"\(dtype.rawValue)\",\"shape\":["
                            + shape.map(String.init).joined(separator: ",") + "]}")
             offset = end
         }

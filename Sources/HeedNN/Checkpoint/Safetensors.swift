@@ -96,6 +96,22 @@ public struct SafetensorsFile: Sendable {
         self.index = Dictionary(uniqueKeysWithValues: header.tensors.enumerated().map { ($1.name, $0) })
     }
 
+    /// The elements of `name` as stored, for a tensor whose dtype is `info(name).dtype` and as
+    /// wide as T (int8 codes as Int8, bf16 bits as UInt16): no conversion.
+    public func rawValues<T>(_ name: String, as type: T.Type) throws(SafetensorsError) -> [T] {
+        guard let info = info(name) else { throw .tensorNotFound(file: file, name: name) }
+        check(info.dtype.byteSize == MemoryLayout<T>.size,
+              "SafetensorsFile.rawValues: '\(name)' is \(info.dtype.rawValue), not \(MemoryLayout<T>.size)-byte elements")
+        let count = info.shape.reduce(1, *)
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            if count > 0 {
+                UnsafeMutableRawPointer(out.baseAddress!).copyMemory(
+                    from: bytes.buffer.baseAddress! + dataStart + info.byteRange.lowerBound, byteCount: count * MemoryLayout<T>.size)
+            }
+            initialized = count
+        }
+    }
+
     /// The tensor called `name`, converted to a new Float32 tensor (no autograd history).
     public func tensor(_ name: String) throws(SafetensorsError) -> Tensor {
         guard let info = info(name) else { throw .tensorNotFound(file: file, name: name) }

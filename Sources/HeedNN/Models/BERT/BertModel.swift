@@ -64,6 +64,17 @@ public final class BertLayer: Module {
         qkvQuantized = format == .float32 ? nil : .concatenated([query, key, value].map { $0.quantizedWeight! })
     }
 
+    /// Rebuilds the fused Q·K·V weight from the three projections' (after `loadQuantized`).
+    public override func quantizedWeightsChanged() {
+        let parts = [query, key, value].compactMap(\.quantizedWeight)
+        guard parts.count == 3, parts.allSatisfy({ $0.format == parts[0].format }) else { qkvQuantized = nil; return }
+        if case .int8(let q) = parts[0], !parts.allSatisfy({ if case .int8(let w) = $0 { w.inputScales == q.inputScales } else { false } }) {
+            qkvQuantized = nil   // different smoothings: the three products run apart
+            return
+        }
+        qkvQuantized = .concatenated(parts)
+    }
+
     private var denseLayers: [Linear] { [query, key, value, attentionOutput, intermediate, output] }
 
     /// Starts recording the dense layers' input maxima (`Linear.observeInputs`) for
@@ -98,7 +109,8 @@ public final class BertLayer: Module {
         // [B, L, H·d] → [B, H, L, d] as views: the attention kernels read strided heads in place.
         func heads4(_ t: Tensor) -> Tensor { t.reshaped([b, n, heads, d]).permuted([0, 2, 1, 3]) }
         let (q, k, v): (Tensor, Tensor, Tensor)
-        if GradMode.isEnabled {
+        // Separately while recording, and for quantized projections that cannot share one product.
+        if GradMode.isEnabled || (qkvQuantized == nil && [query, key, value].contains { $0.quantizedWeight != nil }) {
             (q, k, v) = (query(x), key(x), value(x))
         } else {
             query.observe(x)   // calibration (a no-op unless observing): Q, K and V share x
