@@ -11,16 +11,23 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Flag(name: .customLong("allow-nonfinite"), help: "Evaluate a checkpoint even if it holds NaN or infinite weights (to inspect it).")
     var allowNonFinite = false
+    @Option(help: "Evaluate with every dense layer on float32, int8 (SmoothQuant-calibrated on --calibration-examples training images) or bf16 weights.")
+    var quantize: WeightFormat = .float32
+    @Option(help: "Training images the int8 calibration runs (first ones of the training split).")
+    var calibrationExamples = 512
 
     func validate() throws {
         try OptionCheck.readableFile(checkpoint, "--checkpoint")
+        try OptionCheck.inRange(calibrationExamples, 1...60_000, "--calibration-examples")
     }
 
     struct Result: Codable {
         var model: String, checkpoint: String, epoch: Int?, parameters: Int
+        var weights: String, weightBytes: Int
         var testAccuracy: Double, testLoss: Double
         enum CodingKeys: String, CodingKey {
-            case model, checkpoint, epoch, parameters
+            case model, checkpoint, epoch, parameters, weights
+            case weightBytes = "weight_bytes"
             case testAccuracy = "test_accuracy", testLoss = "test_loss"
         }
     }
@@ -33,9 +40,22 @@ struct Eval: ParsableCommand {
         }
         let model = kind.make(seed: 0)
         try model.load(from: file, allowNonFinite: allowNonFinite)
+        switch quantize {
+        case .int8:
+            let train = try dataOptions.load(.train)
+            let calibration = train.subset(Array(0..<min(calibrationExamples, train.count)))
+            model.eval()
+            model.quantizeLinearsInt8 {
+                for batch in DataLoader(calibration, batchSize: 256, shuffle: false).epoch(0) { _ = model(batch.images) }
+            }
+        case .bf16, .float32:
+            model.quantizeLinears(quantize)
+        }
         let (loss, acc) = Trainer.evaluate(model, try dataOptions.load(.test))
         let result = Result(model: name, checkpoint: checkpoint, epoch: file.metadata["epoch"].flatMap(Int.init),
-                            parameters: model.parameterCount, testAccuracy: acc, testLoss: loss)
-        print(json ? try jsonLine(result) : String(format: "%@ (%@): test accuracy %.4f, loss %.4f", name, checkpoint, acc, loss))
+                            parameters: model.parameterCount, weights: quantize.rawValue, weightBytes: model.computeWeightBytes,
+                            testAccuracy: acc, testLoss: loss)
+        print(json ? try jsonLine(result) : String(format: "%@ (%@, %@ weights, %d bytes): test accuracy %.4f, loss %.4f",
+                                                   name, checkpoint, quantize.rawValue, result.weightBytes, acc, loss))
     }
 }

@@ -49,6 +49,23 @@ final class QuantizedCheckpointTests: XCTestCase {
         XCTAssertLessThan(try size(url), try size(float) * 6 / 10)
     }
 
+    func testWholeModelQuantizationAndItsBytes() {
+        let model = quantizedModel()
+        // int8 hidden: 960 codes + 24 scales + 40 input scales; bf16 output: 120 × 2 bytes;
+        // the two biases (24 + 5) stay Float32.
+        XCTAssertEqual(model.computeWeightBytes, 960 + 4 * 24 + 4 * 40 + 2 * 120 + 4 * (24 + 5))
+        let float = MLPClassifier(inputCount: 40, hiddenCount: 24, classes: 5, seed: 1)
+        XCTAssertEqual(float.computeWeightBytes, 4 * float.parameterCount)
+        let x = rand([32, 40], 4)
+        let exact = noGrad { float(x) }.scalars
+        float.quantizeLinearsInt8 { _ = float(rand([64, 40], 5)) }
+        XCTAssertNotNil(float.hidden.quantizedWeight)
+        XCTAssertNotNil(float.output.quantizedWeight)
+        assertClose(noGrad { float(x) }.scalars, exact, rtol: 0, atol: 0.05)
+        float.quantizeLinears(.float32)
+        XCTAssertEqual(noGrad { float(x) }.scalars, exact)
+    }
+
     func testMalformedScalesAreTypedErrorsNamingTheTensor() throws {
         let url = directory.appendingPathComponent("q.safetensors")
         try quantizedModel().saveQuantized(to: url)
